@@ -1,0 +1,257 @@
+// ras/tensor.hpp — Tensor<Scalar, Rank, Device>: owning, 64-byte aligned, contiguous, row-major,
+// move-only (copies are explicit with clone()), with cheap non-owning views and reshapes.
+// Layouts follow PyTorch: NCHW images, OIHW convolution weights, (B, L, C) tokens.
+// ShapedTensor<Scalar, Extents<...>, Device> additionally fixes some extents in the type
+// (e.g. Extents<dyn, 272, 14, 14>), so a wrong channel count is a compile-time error.
+#pragma once
+
+#include <algorithm>
+#include <initializer_list>
+#include <limits>
+#include <memory>
+#include <type_traits>
+#include <vector>
+
+#include "ras/config.hpp"
+#include "ras/device.hpp"
+#include "ras/shape.hpp"
+
+namespace ras {
+
+// Largest tensor the library agrees to allocate in one piece (protects against absurd shapes
+// read from files). 64 GiB.
+inline constexpr Index max_tensor_bytes = Index(1) << 36;
+
+template <int Rank>
+inline Index checked_numel(const Shape<Rank>& shape, std::size_t elem_size, const char* what) {
+  Index n = 1;
+  for (Index e : shape) {
+    RAS_CHECK(e >= 0, what, ": extents must be non-negative but got shape ", shape_string(shape));
+    if (e != 0 && n > max_tensor_bytes / static_cast<Index>(elem_size) / e)
+      detail::throw_error(what, ": shape ", shape_string(shape), " needs more than ",
+                          max_tensor_bytes, " bytes");
+    n *= e;
+  }
+  return n;
+}
+
+// Non-owning view of contiguous row-major data. S may be const-qualified.
+template <class S, int Rank>
+class TensorView {
+ public:
+  using Scalar = S;
+  static constexpr int rank = Rank;
+
+  TensorView() = default;
+  TensorView(S* data, const Shape<Rank>& shape) : data_(data), shape_(shape) {}
+  // A mutable view converts to a const view.
+  template <class T, class = std::enable_if_t<std::is_same_v<const T, S> && !std::is_same_v<T, S>>>
+  TensorView(const TensorView<T, Rank>& other) : data_(other.data()), shape_(other.shape()) {}
+
+  S* data() const { return data_; }
+  const Shape<Rank>& shape() const { return shape_; }
+  Index dim(int i) const { return shape_[static_cast<std::size_t>(i)]; }
+  Index numel() const { return ras::numel(shape_); }
+
+  template <class... Is>
+  S& operator()(Is... is) const {
+    static_assert(sizeof...(Is) == Rank, "TensorView: number of indices must equal the rank");
+    return data_[offset_of(shape_, static_cast<Index>(is)...)];
+  }
+
+  // Same data, new shape of equal element count.
+  template <int NewRank>
+  TensorView<S, NewRank> reshape(const Shape<NewRank>& shape) const {
+    RAS_CHECK(ras::numel(shape) == numel(), "reshape: cannot view shape ", shape_string(shape_),
+              " as ", shape_string(shape), " (element counts differ)");
+    return TensorView<S, NewRank>(data_, shape);
+  }
+
+  template <class... Is>
+  static Index offset_of(const Shape<Rank>& shape, Is... is) {
+    Index idx[] = {is...};
+    Index off = 0;
+    for (int i = 0; i < Rank; ++i) off = off * shape[static_cast<std::size_t>(i)] + idx[i];
+    return off;
+  }
+
+ private:
+  S* data_ = nullptr;
+  Shape<Rank> shape_{};
+};
+
+template <class S, int Rank, class D = Cpu>
+class Tensor {
+  static_assert(Rank >= 0, "Tensor rank must be non-negative");
+
+ public:
+  using Scalar = S;
+  using Device = D;
+  static constexpr int rank = Rank;
+
+  Tensor() = default;
+  // Zero-filled tensor of the given shape.
+  explicit Tensor(const Shape<Rank>& shape) : Tensor(uninitialized(shape)) { fill(S(0)); }
+
+  static Tensor uninitialized(const Shape<Rank>& shape) {
+    Tensor t;
+    t.shape_ = shape;
+    Index n = checked_numel<Rank>(shape, sizeof(S), "Tensor");
+    t.data_.reset(static_cast<S*>(D::allocate(static_cast<std::size_t>(n) * sizeof(S))));
+    return t;
+  }
+  static Tensor zeros(const Shape<Rank>& shape) { return Tensor(shape); }
+  static Tensor full(const Shape<Rank>& shape, S value) {
+    Tensor t = uninitialized(shape);
+    t.fill(value);
+    return t;
+  }
+  // Copies `values` (row-major) into a new tensor; their count must match the shape.
+  static Tensor from(const Shape<Rank>& shape, const std::vector<S>& values) {
+    Tensor t = uninitialized(shape);
+    RAS_CHECK(static_cast<Index>(values.size()) == t.numel(), "Tensor::from: shape ",
+              shape_string(shape), " needs ", t.numel(), " values but got ", values.size());
+    std::copy(values.begin(), values.end(), t.data());
+    return t;
+  }
+
+  Tensor(Tensor&&) noexcept = default;
+  Tensor& operator=(Tensor&&) noexcept = default;
+  Tensor(const Tensor&) = delete;
+  Tensor& operator=(const Tensor&) = delete;
+
+  Tensor clone() const {
+    Tensor t = uninitialized(shape_);
+    D::memcpy(t.data(), data(), static_cast<std::size_t>(numel()) * sizeof(S));
+    return t;
+  }
+
+  // True for a default-constructed or moved-from tensor (and for zero-element tensors).
+  bool empty() const { return data_ == nullptr; }
+
+  S* data() { return data_.get(); }
+  const S* data() const { return data_.get(); }
+  const Shape<Rank>& shape() const { return shape_; }
+  Index dim(int i) const { return shape_[static_cast<std::size_t>(i)]; }
+  Index numel() const { return data_ ? ras::numel(shape_) : 0; }
+  std::size_t bytes() const { return static_cast<std::size_t>(numel()) * sizeof(S); }
+
+  template <class... Is>
+  S& operator()(Is... is) {
+    static_assert(sizeof...(Is) == Rank, "Tensor: number of indices must equal the rank");
+    return data_.get()[TensorView<S, Rank>::offset_of(shape_, static_cast<Index>(is)...)];
+  }
+  template <class... Is>
+  const S& operator()(Is... is) const {
+    static_assert(sizeof...(Is) == Rank, "Tensor: number of indices must equal the rank");
+    return data_.get()[TensorView<S, Rank>::offset_of(shape_, static_cast<Index>(is)...)];
+  }
+  // Bounds-checked element access.
+  template <class... Is>
+  S& at(Is... is) {
+    check_index(static_cast<Index>(is)...);
+    return (*this)(is...);
+  }
+  template <class... Is>
+  const S& at(Is... is) const {
+    check_index(static_cast<Index>(is)...);
+    return (*this)(is...);
+  }
+
+  TensorView<S, Rank> view() { return TensorView<S, Rank>(data(), shape_); }
+  TensorView<const S, Rank> view() const { return TensorView<const S, Rank>(data(), shape_); }
+
+  // Moves the buffer into a tensor of another shape with the same element count (no copy).
+  template <int NewRank>
+  Tensor<S, NewRank, D> reshape(const Shape<NewRank>& shape) && {
+    RAS_CHECK(ras::numel(shape) == ras::numel(shape_), "reshape: cannot reshape ",
+              shape_string(shape_), " to ", shape_string(shape), " (element counts differ)");
+    Tensor<S, NewRank, D> t;
+    t.adopt(data_.release(), shape);
+    shape_ = Shape<Rank>{};
+    return t;
+  }
+  // Non-owning views with another shape.
+  template <int NewRank>
+  TensorView<S, NewRank> reshaped(const Shape<NewRank>& shape) {
+    return view().template reshape<NewRank>(shape);
+  }
+  template <int NewRank>
+  TensorView<const S, NewRank> reshaped(const Shape<NewRank>& shape) const {
+    return view().template reshape<NewRank>(shape);
+  }
+
+  void fill(S value) { std::fill(data(), data() + numel(), value); }
+
+  // Internal: takes ownership of memory allocated by D::allocate.
+  void adopt(S* data, const Shape<Rank>& shape) {
+    data_.reset(data);
+    shape_ = shape;
+  }
+
+ private:
+  struct Deleter {
+    void operator()(S* p) const noexcept { D::deallocate(p); }
+  };
+
+  template <class... Is>
+  void check_index(Is... is) const {
+    Index idx[] = {is...};
+    for (int i = 0; i < Rank; ++i)
+      RAS_CHECK(idx[i] >= 0 && idx[i] < shape_[static_cast<std::size_t>(i)], "Tensor::at: index ",
+                idx[i], " out of range for dimension ", i, " of shape ", shape_string(shape_));
+  }
+
+  std::unique_ptr<S[], Deleter> data_;
+  Shape<Rank> shape_{};
+};
+
+// Copies any view into a new owning tensor.
+template <class S, int Rank, class D = Cpu>
+inline Tensor<std::remove_const_t<S>, Rank, D> to_tensor(const TensorView<S, Rank>& v) {
+  auto t = Tensor<std::remove_const_t<S>, Rank, D>::uninitialized(v.shape());
+  std::copy(v.data(), v.data() + v.numel(), t.data());
+  return t;
+}
+
+template <class S, int Rank, class D>
+inline void check_shape(const Tensor<S, Rank, D>& t, const Shape<Rank>& expected, const char* what) {
+  check_same_shape<Rank>(expected, t.shape(), what);
+}
+
+// A tensor whose type also fixes some extents: ShapedTensor<float, Extents<dyn, 272, 14, 14>>.
+// Built from a plain Tensor with a run-time check; converting between two ShapedTensors whose
+// fixed extents disagree does not compile.
+template <class S, class Ext, class D = Cpu>
+class ShapedTensor {
+ public:
+  using Extents = Ext;
+  static constexpr int rank = Ext::rank;
+  using Plain = Tensor<S, rank, D>;
+
+  ShapedTensor() = default;
+  explicit ShapedTensor(Plain t) : t_(std::move(t)) { Ext::check(t_.shape(), "ShapedTensor"); }
+  template <class OtherExt>
+  ShapedTensor(ShapedTensor<S, OtherExt, D>&& other) : t_(std::move(other).release()) {
+    static_assert(extents_compatible<Ext, OtherExt>,
+                  "ShapedTensor: the fixed extents of the two types disagree");
+    Ext::check(t_.shape(), "ShapedTensor");
+  }
+
+  const Plain& tensor() const { return t_; }
+  Plain& tensor() { return t_; }
+  Plain release() && { return std::move(t_); }
+  const Shape<rank>& shape() const { return t_.shape(); }
+  Index dim(int i) const { return t_.dim(i); }
+  // Extent i; a constant expression when it is fixed in the type.
+  template <int I>
+  static constexpr Index static_dim() {
+    static_assert(Ext::is_static(I), "static_dim: this extent is dynamic");
+    return Ext::static_extents[I];
+  }
+
+ private:
+  Plain t_;
+};
+
+}  // namespace ras
