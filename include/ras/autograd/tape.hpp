@@ -29,10 +29,15 @@ class Tape {
   }
 
   // Runs every live step in reverse recording order, then clears the tape.
+  // Outputs are pinned first: an intermediate output is often held only by a later step's closure,
+  // and releasing that closure must not drop the node before its own step has run.
   void run_backward() {
+    std::vector<std::shared_ptr<void>> pinned(steps_.size());
+    for (std::size_t i = 0; i < steps_.size(); ++i) pinned[i] = steps_[i].output.lock();
     for (std::size_t i = steps_.size(); i-- > 0;) {
-      if (!steps_[i].output.expired()) steps_[i].backward();
+      if (pinned[i]) steps_[i].backward();
       steps_[i] = Step{};  // release captured activations as soon as they are used
+      pinned[i].reset();
     }
     clear();
   }

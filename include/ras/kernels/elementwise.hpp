@@ -18,14 +18,14 @@ namespace ras::kernels {
 // Below this many elements an element-wise loop runs on one thread (fork/join costs more).
 inline constexpr Index parallel_grain = Index(1) << 15;
 
-namespace detail {
-// f(i) for i in [0, n): independent iterations writing index i only. Must not throw.
+// f(i) for every i in [0, n), on all threads once n >= parallel_grain (vectorised where f allows).
+// Iterations must be independent and write index i only; f must not throw.
 template <class F>
-inline void parallel_for(Index n, F&& f) {
-#pragma omp parallel for simd schedule(static) if (parallel: n >= parallel_grain)
+inline void for_each_index(Index n, F f) {
+  // f is firstprivate: each thread's copy keeps the captured pointers in registers (vectorisable)
+#pragma omp parallel for simd schedule(static) firstprivate(f) if (parallel: n >= parallel_grain)
   for (Index i = 0; i < n; ++i) f(i);
 }
-}  // namespace detail
 
 // ---- arithmetic (y may alias a or b) --------------------------------------------------------
 
@@ -33,61 +33,67 @@ inline void parallel_for(Index n, F&& f) {
 template <class S, class D = Cpu>
 inline void add(Index n, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::add: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = a[i] + b[i]; });
+  for_each_index(n, [=](Index i) { y[i] = a[i] + b[i]; });
 }
 // y[i] = a[i] - b[i]
 template <class S, class D = Cpu>
 inline void sub(Index n, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::sub: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = a[i] - b[i]; });
+  for_each_index(n, [=](Index i) { y[i] = a[i] - b[i]; });
 }
 // y[i] = a[i] * b[i]
 template <class S, class D = Cpu>
 inline void mul(Index n, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::mul: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = a[i] * b[i]; });
+  for_each_index(n, [=](Index i) { y[i] = a[i] * b[i]; });
 }
 // y[i] = a[i] / b[i]
 template <class S, class D = Cpu>
 inline void div(Index n, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::div: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = a[i] / b[i]; });
+  for_each_index(n, [=](Index i) { y[i] = a[i] / b[i]; });
 }
 // y[i] = x[i] + c
 template <class S, class D = Cpu>
 inline void add_scalar(Index n, const S* x, S c, S* y) {
   static_assert(is_cpu_device<D>, "kernels::add_scalar: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = x[i] + c; });
+  for_each_index(n, [=](Index i) { y[i] = x[i] + c; });
 }
 // y[i] = c * x[i]
 template <class S, class D = Cpu>
 inline void scale(Index n, const S* x, S c, S* y) {
   static_assert(is_cpu_device<D>, "kernels::scale: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = c * x[i]; });
+  for_each_index(n, [=](Index i) { y[i] = c * x[i]; });
 }
 // y[i] += alpha * x[i]
 template <class S, class D = Cpu>
 inline void axpy_acc(Index n, S alpha, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::axpy_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] += alpha * x[i]; });
+  for_each_index(n, [=](Index i) { y[i] += alpha * x[i]; });
+}
+// y[i] += alpha * (a[i] - b[i])
+template <class S, class D = Cpu>
+inline void sub_acc(Index n, S alpha, const S* a, const S* b, S* y) {
+  static_assert(is_cpu_device<D>, "kernels::sub_acc: only the Cpu device is implemented");
+  for_each_index(n, [=](Index i) { y[i] += alpha * (a[i] - b[i]); });
 }
 // y[i] += alpha * a[i] * b[i]
 template <class S, class D = Cpu>
 inline void mul_acc(Index n, S alpha, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::mul_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] += alpha * a[i] * b[i]; });
+  for_each_index(n, [=](Index i) { y[i] += alpha * a[i] * b[i]; });
 }
 // y[i] += a[i] / b[i]
 template <class S, class D = Cpu>
 inline void div_acc(Index n, const S* a, const S* b, S* y) {
   static_assert(is_cpu_device<D>, "kernels::div_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] += a[i] / b[i]; });
+  for_each_index(n, [=](Index i) { y[i] += a[i] / b[i]; });
 }
 // Gradient of a / b with respect to b: gb[i] -= dy[i] * a[i] / (b[i] * b[i])
 template <class S, class D = Cpu>
 inline void div_backward_b_acc(Index n, const S* dy, const S* a, const S* b, S* gb) {
   static_assert(is_cpu_device<D>, "kernels::div_backward_b_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { gb[i] -= dy[i] * a[i] / (b[i] * b[i]); });
+  for_each_index(n, [=](Index i) { gb[i] -= dy[i] * a[i] / (b[i] * b[i]); });
 }
 
 // ---- activations: forward (y = f(x), may alias) and backward (dx += f'(.) * dy) --------------
@@ -95,50 +101,50 @@ inline void div_backward_b_acc(Index n, const S* dy, const S* a, const S* b, S* 
 template <class S, class D = Cpu>
 inline void relu_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::relu_forward: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = x[i] > S(0) ? x[i] : S(0); });
+  for_each_index(n, [=](Index i) { y[i] = x[i] > S(0) ? x[i] : S(0); });
 }
 // From the output y (y > 0 exactly where x > 0): dx += (y > 0) * dy
 template <class S, class D = Cpu>
 inline void relu_backward_acc(Index n, const S* y, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::relu_backward_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { dx[i] += y[i] > S(0) ? dy[i] : S(0); });
+  for_each_index(n, [=](Index i) { dx[i] += y[i] > S(0) ? dy[i] : S(0); });
 }
 
 template <class S, class D = Cpu>
 inline void relu6_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::relu6_forward: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = std::min(std::max(x[i], S(0)), S(6)); });
+  for_each_index(n, [=](Index i) { y[i] = std::min(std::max(x[i], S(0)), S(6)); });
 }
 // From the input x: dx += (0 < x < 6) * dy
 template <class S, class D = Cpu>
 inline void relu6_backward_acc(Index n, const S* x, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::relu6_backward_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { dx[i] += (x[i] > S(0) && x[i] < S(6)) ? dy[i] : S(0); });
+  for_each_index(n, [=](Index i) { dx[i] += (x[i] > S(0) && x[i] < S(6)) ? dy[i] : S(0); });
 }
 
 template <class S, class D = Cpu>
 inline void sigmoid_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::sigmoid_forward: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = S(1) / (S(1) + std::exp(-x[i])); });
+  for_each_index(n, [=](Index i) { y[i] = S(1) / (S(1) + std::exp(-x[i])); });
 }
 // From the output y: dx += y (1 - y) dy
 template <class S, class D = Cpu>
 inline void sigmoid_backward_acc(Index n, const S* y, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::sigmoid_backward_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { dx[i] += y[i] * (S(1) - y[i]) * dy[i]; });
+  for_each_index(n, [=](Index i) { dx[i] += y[i] * (S(1) - y[i]) * dy[i]; });
 }
 
 // y = x * sigmoid(x)
 template <class S, class D = Cpu>
 inline void silu_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::silu_forward: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = x[i] / (S(1) + std::exp(-x[i])); });
+  for_each_index(n, [=](Index i) { y[i] = x[i] / (S(1) + std::exp(-x[i])); });
 }
 // From the input x: dx += s (1 + x (1 - s)) dy, s = sigmoid(x)
 template <class S, class D = Cpu>
 inline void silu_backward_acc(Index n, const S* x, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::silu_backward_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) {
+  for_each_index(n, [=](Index i) {
     const S s = S(1) / (S(1) + std::exp(-x[i]));
     dx[i] += s * (S(1) + x[i] * (S(1) - s)) * dy[i];
   });
@@ -147,13 +153,13 @@ inline void silu_backward_acc(Index n, const S* x, const S* dy, S* dx) {
 template <class S, class D = Cpu>
 inline void sqrt_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::sqrt_forward: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { y[i] = std::sqrt(x[i]); });
+  for_each_index(n, [=](Index i) { y[i] = std::sqrt(x[i]); });
 }
 // From the output y: dx += dy / (2 y)   (inf at y = 0, as PyTorch)
 template <class S, class D = Cpu>
 inline void sqrt_backward_acc(Index n, const S* y, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::sqrt_backward_acc: only the Cpu device is implemented");
-  detail::parallel_for(n, [=](Index i) { dx[i] += dy[i] / (S(2) * y[i]); });
+  for_each_index(n, [=](Index i) { dx[i] += dy[i] / (S(2) * y[i]); });
 }
 
 // ---- broadcasts over an (outer, C, inner) layout --------------------------------------------

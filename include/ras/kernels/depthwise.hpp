@@ -1,0 +1,209 @@
+// ras/kernels/depthwise.hpp — depthwise 2-D convolution (torch conv2d with groups == C == O, depth
+// multiplier 1), the memory-bound workhorse of every EfficientNet MBConv block. Direct loops with
+// OpenMP over the N * C planes; square 3x3 and 5x5 kernels get compile-time kernel sizes (the tap
+// loop unrolls), everything else (7x7, non-square) takes the generic path. Each output row is
+// split into border columns (bounds-checked) and interior columns (whole window inside the row).
+#pragma once
+
+#include <algorithm>
+
+#include "ras/kernels/conv2d.hpp"
+
+namespace ras::kernels {
+
+namespace detail {
+
+struct DepthwisePlane {
+  Index in_h, in_w, out_h, out_w, kernel_h, kernel_w;
+  Index stride_h, stride_w, pad_top, pad_left, dilation_h, dilation_w;
+  // Output columns whose whole window lies inside the input row: [interior_lo, interior_hi).
+  Index interior_lo, interior_hi;
+};
+
+inline DepthwisePlane depthwise_plane(const Conv2dGeometry& g, const Conv2dArgs& a) {
+  DepthwisePlane p{g.in_h, g.in_w, g.out_h, g.out_w, g.kernel_h, g.kernel_w, a.stride_h, a.stride_w,
+                   a.pad_top, a.pad_left, a.dilation_h, a.dilation_w, 0, 0};
+  // Interior: ox * sw - pl >= 0 and ox * sw - pl + (kw - 1) * dw <= W - 1.
+  const Index last = g.in_w - 1 + a.pad_left - (g.kernel_w - 1) * a.dilation_w;
+  p.interior_lo = std::min(g.out_w, (a.pad_left + a.stride_w - 1) / a.stride_w);
+  p.interior_hi = std::max(p.interior_lo, std::min(g.out_w, last < 0 ? Index(0) : last / a.stride_w + 1));
+  return p;
+}
+
+inline void depthwise_check(const Conv2dGeometry& g, const char* what) {
+  RAS_CHECK(g.groups == g.in_channels && g.out_channels == g.in_channels, what,
+            ": expected groups == C == O (depth multiplier 1) but got groups=", g.groups,
+            ", C=", g.in_channels, ", O=", g.out_channels);
+}
+
+// One plane: y (out_h, out_w) = bias + sum over taps of w * x. K > 0 fixes a square K x K kernel.
+template <int K, class S>
+inline void depthwise_plane_forward(const S* x, const S* w, S bias, S* y, const DepthwisePlane& p) {
+  const Index kh = K > 0 ? K : p.kernel_h, kw = K > 0 ? K : p.kernel_w;
+  const Index sw = p.stride_w, dw = p.dilation_w;
+  for (Index oy = 0; oy < p.out_h; ++oy) {
+    S* yr = y + oy * p.out_w;
+    std::fill(yr, yr + p.out_w, bias);
+    for (Index ky = 0; ky < kh; ++ky) {
+      const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+      if (iy < 0 || iy >= p.in_h) continue;
+      const S* xr = x + iy * p.in_w;
+      const S* wr = w + ky * kw;
+      auto border = [&](Index ox) {
+        S acc = S(0);
+        for (Index kx = 0; kx < kw; ++kx) {
+          const Index ix = ox * sw - p.pad_left + kx * dw;
+          if (ix >= 0 && ix < p.in_w) acc += xr[ix] * wr[kx];
+        }
+        yr[ox] += acc;
+      };
+      for (Index ox = 0; ox < p.interior_lo; ++ox) border(ox);
+      for (Index ox = p.interior_lo; ox < p.interior_hi; ++ox) {
+        const S* xp = xr + (ox * sw - p.pad_left);
+        S acc = S(0);
+        for (Index kx = 0; kx < kw; ++kx) acc += xp[kx * dw] * wr[kx];
+        yr[ox] += acc;
+      }
+      for (Index ox = p.interior_hi; ox < p.out_w; ++ox) border(ox);
+    }
+  }
+}
+
+// One plane: dx (in_h, in_w) += sum over outputs and taps of w * dy (the scatter adjoint).
+template <int K, class S>
+inline void depthwise_plane_backward_data(const S* dy, const S* w, S* dx, const DepthwisePlane& p) {
+  const Index kh = K > 0 ? K : p.kernel_h, kw = K > 0 ? K : p.kernel_w;
+  const Index sw = p.stride_w, dw = p.dilation_w;
+  for (Index oy = 0; oy < p.out_h; ++oy) {
+    const S* dyr = dy + oy * p.out_w;
+    for (Index ky = 0; ky < kh; ++ky) {
+      const Index iy = oy * p.stride_h - p.pad_top + ky * p.dilation_h;
+      if (iy < 0 || iy >= p.in_h) continue;
+      S* xr = dx + iy * p.in_w;
+      const S* wr = w + ky * kw;
+      auto border = [&](Index ox) {
+        for (Index kx = 0; kx < kw; ++kx) {
+          const Index ix = ox * sw - p.pad_left + kx * dw;
+          if (ix >= 0 && ix < p.in_w) xr[ix] += dyr[ox] * wr[kx];
+        }
+      };
+      for (Index ox = 0; ox < p.interior_lo; ++ox) border(ox);
+      for (Index ox = p.interior_lo; ox < p.interior_hi; ++ox) {
+        S* xp = xr + (ox * sw - p.pad_left);
+        const S g = dyr[ox];
+        for (Index kx = 0; kx < kw; ++kx) xp[kx * dw] += g * wr[kx];
+      }
+      for (Index ox = p.interior_hi; ox < p.out_w; ++ox) border(ox);
+    }
+  }
+}
+
+template <int K, class S>
+inline void depthwise_forward_planes(const S* x, const S* w, const S* bias, S* y, Index N, Index C,
+                                     const DepthwisePlane& p) {
+  const Index in_size = p.in_h * p.in_w, out_size = p.out_h * p.out_w, kk = p.kernel_h * p.kernel_w;
+#pragma omp parallel for schedule(static)
+  for (Index q = 0; q < N * C; ++q) {
+    const Index c = q % C;
+    depthwise_plane_forward<K>(x + q * in_size, w + c * kk, bias ? bias[c] : S(0), y + q * out_size, p);
+  }
+}
+
+template <int K, class S>
+inline void depthwise_backward_data_planes(const S* dy, const S* w, S* dx, Index N, Index C,
+                                           const DepthwisePlane& p) {
+  const Index in_size = p.in_h * p.in_w, out_size = p.out_h * p.out_w, kk = p.kernel_h * p.kernel_w;
+#pragma omp parallel for schedule(static)
+  for (Index q = 0; q < N * C; ++q)
+    depthwise_plane_backward_data<K>(dy + q * out_size, w + (q % C) * kk, dx + q * in_size, p);
+}
+
+inline int depthwise_fixed_kernel(const DepthwisePlane& p) {
+  if (p.kernel_h == 3 && p.kernel_w == 3) return 3;
+  if (p.kernel_h == 5 && p.kernel_w == 5) return 5;
+  return 0;
+}
+
+}  // namespace detail
+
+// x: (N, C, H, W), w: (C, 1, kh, kw), bias: (C) or nullptr -> (N, C, H', W').
+// Requires groups == C == O.
+template <class S, class D>
+inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 4, D>& w,
+                                                const Tensor<S, 1, D>* bias, const Conv2dArgs& a) {
+  static_assert(is_cpu_device<D>, "depthwise_conv2d_forward: only the Cpu device is implemented");
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_forward");
+  const Index N = g.batch, C = g.in_channels;
+  if (bias)
+    RAS_CHECK(bias->dim(0) == C, "conv2d: expected bias of shape (", C, ",) but got ",
+              shape_string(bias->shape()));
+  auto y = Tensor<S, 4, D>::uninitialized({N, C, g.out_h, g.out_w});
+  const auto p = detail::depthwise_plane(g, a);
+  const S* b = bias ? bias->data() : nullptr;
+  switch (detail::depthwise_fixed_kernel(p)) {
+    case 3: detail::depthwise_forward_planes<3>(x.data(), w.data(), b, y.data(), N, C, p); break;
+    case 5: detail::depthwise_forward_planes<5>(x.data(), w.data(), b, y.data(), N, C, p); break;
+    default: detail::depthwise_forward_planes<0>(x.data(), w.data(), b, y.data(), N, C, p); break;
+  }
+  return y;
+}
+
+// dy: (N, C, H', W'), w: (C, 1, kh, kw) -> dx: (N, C, H, W), ADDED into dx.
+template <class S, class D>
+inline void depthwise_conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& w,
+                                           Tensor<S, 4, D>& dx, const Conv2dArgs& a) {
+  static_assert(is_cpu_device<D>, "depthwise_conv2d_backward_data: only the Cpu device is implemented");
+  const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_backward_data");
+  const Index N = g.batch, C = g.in_channels;
+  check_same_shape<4>({N, C, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_data: dy");
+  const auto p = detail::depthwise_plane(g, a);
+  switch (detail::depthwise_fixed_kernel(p)) {
+    case 3: detail::depthwise_backward_data_planes<3>(dy.data(), w.data(), dx.data(), N, C, p); break;
+    case 5: detail::depthwise_backward_data_planes<5>(dy.data(), w.data(), dx.data(), N, C, p); break;
+    default: detail::depthwise_backward_data_planes<0>(dy.data(), w.data(), dx.data(), N, C, p); break;
+  }
+}
+
+// dy: (N, C, H', W'), x: (N, C, H, W) -> dw: (C, 1, kh, kw), ADDED into dw.
+// dw[c, ky, kx] += sum over n, oy, ox of dy[n, c, oy, ox] * x[n, c, iy, ix]; parallel over c.
+template <class S, class D>
+inline void depthwise_conv2d_backward_weight(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& x,
+                                             Tensor<S, 4, D>& dw, const Conv2dArgs& a) {
+  static_assert(is_cpu_device<D>, "depthwise_conv2d_backward_weight: only the Cpu device is implemented");
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_backward_weight");
+  const Index N = g.batch, C = g.in_channels;
+  check_same_shape<4>({N, C, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_weight: dy");
+  const Index in_size = g.in_h * g.in_w, out_size = g.out_h * g.out_w;
+  const Index kh = g.kernel_h, kw = g.kernel_w;
+  const S* dyd = dy.data();
+  const S* xd = x.data();
+  S* dwd = dw.data();
+#pragma omp parallel for schedule(static)
+  for (Index c = 0; c < C; ++c) {
+    for (Index ky = 0; ky < kh; ++ky) {
+      for (Index kx = 0; kx < kw; ++kx) {
+        const Index off_x = kx * a.dilation_w - a.pad_left;
+        Index lo, hi;
+        detail::valid_output_range(off_x, a.stride_w, g.in_w, g.out_w, lo, hi);
+        S acc = S(0);
+        for (Index n = 0; n < N; ++n) {
+          const S* xp = xd + (n * C + c) * in_size;
+          const S* dyp = dyd + (n * C + c) * out_size;
+          for (Index oy = 0; oy < g.out_h; ++oy) {
+            const Index iy = oy * a.stride_h - a.pad_top + ky * a.dilation_h;
+            if (iy < 0 || iy >= g.in_h) continue;
+            const S* xr = xp + iy * g.in_w;
+            const S* dyr = dyp + oy * g.out_w;
+            for (Index ox = lo; ox < hi; ++ox) acc += dyr[ox] * xr[ox * a.stride_w + off_x];
+          }
+        }
+        dwd[(c * kh + ky) * kw + kx] += acc;
+      }
+    }
+  }
+}
+
+}  // namespace ras::kernels

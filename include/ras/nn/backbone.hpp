@@ -1,0 +1,125 @@
+// ras/nn/backbone.hpp — the common interface of the frozen CNN backbones (EfficientNet, MobileNetV2):
+// features(x) returns the tapped feature levels, neck(x) their MFCN concatenation (nn/neck.hpp).
+// Backbones always run in eval mode (BatchNorm on running statistics, as UniAD's ModelHelper
+// forces) inside InferenceMode (no tape), a chunk of images at a time (default one), and stop
+// computing after the last tap. Also TensorFlow "SAME" padding (EfficientNet's static padding
+// and the TF MobileNetV2 both use it).
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "ras/nn/neck.hpp"
+
+namespace ras::nn {
+
+// TensorFlow "SAME" padding along one axis: total = max((ceil(in / s) - 1) * s + (k - 1) * d + 1 - in, 0),
+// split {begin = total / 2, end = total - begin} (the extra pixel at the end: bottom / right).
+inline std::array<Index, 2> same_padding(Index in, Index kernel, Index stride, Index dilation = 1) {
+  RAS_CHECK(in >= 1 && kernel >= 1 && stride >= 1 && dilation >= 1,
+            "same_padding: expected positive sizes but got in=", in, " kernel=", kernel, " stride=", stride,
+            " dilation=", dilation);
+  const Index out = (in + stride - 1) / stride;
+  const Index total = std::max<Index>((out - 1) * stride + (kernel - 1) * dilation + 1 - in, 0);
+  return {total / 2, total - total / 2};
+}
+
+// Conv2dArgs with TF-SAME padding for an in_h x in_w input.
+inline kernels::Conv2dArgs same_conv_args(Index in_h, Index in_w, Index kernel, Index stride, Index groups = 1) {
+  const auto ph = same_padding(in_h, kernel, stride), pw = same_padding(in_w, kernel, stride);
+  kernels::Conv2dArgs a;
+  a.stride_h = a.stride_w = stride;
+  a.pad_top = ph[0], a.pad_bottom = ph[1], a.pad_left = pw[0], a.pad_right = pw[1];
+  a.groups = groups;
+  return a;
+}
+
+// The input normalisation a backbone's weights expect (io::Normalization has the same names):
+// imagenet = (v / 255 - mean) / std with ImageNet mean/std; symmetric = v / 127.5 - 1.
+enum class InputNormalization { imagenet, symmetric };
+
+struct InputPreset {
+  InputNormalization normalization = InputNormalization::imagenet;
+  Index image_size = 224;  // the RAS input resolution (PIL bilinear resize to image_size^2)
+};
+
+template <class S, class D = Cpu>
+class Backbone {
+ public:
+  using VarT = autograd::Var<S, 4, D>;
+  using TensorT = Tensor<S, 4, D>;
+
+  virtual ~Backbone() = default;
+
+  virtual std::string name() const = 0;
+  // Channels and strides of the tapped levels, in level order.
+  virtual std::vector<Index> tap_channels() const = 0;
+  virtual std::vector<Index> tap_strides() const = 0;
+  virtual InputPreset input_preset() const = 0;
+  // Channels of the neck output (sum over levels): 272 for EfficientNet-B4, 168 for MobileNetV2.
+  Index neck_channels() const {
+    Index c = 0;
+    for (Index ci : tap_channels()) c += ci;
+    return c;
+  }
+
+  // Images per forward pass (1: image by image, the fastest on CPU for these memory-bound nets).
+  Index chunk_size = 1;
+
+  // x: (N, 3, H, W) -> level l: (N, C_l, H_l, W_l) (H_l = ceil(H / stride_l) for TF-SAME nets)
+  std::vector<TensorT> features(const TensorT& x) {
+    std::vector<TensorT> out;
+    run_chunks(x, [&](std::vector<VarT>& taps, Index n0, Index N) {
+      if (out.empty())
+        for (auto& t : taps) out.push_back(TensorT::uninitialized({N, t.dim(1), t.dim(2), t.dim(3)}));
+      for (std::size_t l = 0; l < taps.size(); ++l) copy_rows(taps[l].value(), out[l], n0);
+    });
+    return out;
+  }
+
+  // x: (N, 3, H, W) -> (N, neck_channels(), H_L, W_L), H_L the last level's grid (14 at 224)
+  TensorT neck(const TensorT& x) {
+    TensorT out;
+    run_chunks(x, [&](std::vector<VarT>& taps, Index n0, Index N) {
+      auto y = mfcn_neck(taps);
+      if (out.empty()) out = TensorT::uninitialized({N, y.dim(1), y.dim(2), y.dim(3)});
+      copy_rows(y.value(), out, n0);
+    });
+    return out;
+  }
+
+ protected:
+  // One chunk x: (n, 3, H, W) -> the tapped levels; called in eval mode inside InferenceMode.
+  virtual std::vector<VarT> forward_taps(const VarT& x) = 0;
+  // Puts every BatchNorm of the network in eval mode (nn::eval(*this) in the concrete class).
+  virtual void set_eval() = 0;
+
+ private:
+  template <class F>
+  void run_chunks(const TensorT& x, F&& consume) {
+    RAS_CHECK(x.dim(0) >= 1 && x.dim(1) == 3 && x.dim(2) >= 1 && x.dim(3) >= 1, name(),
+              ": expected input of shape (N, 3, H, W) with N, H, W >= 1 but got ", shape_string(x.shape()));
+    RAS_CHECK(chunk_size >= 1, name(), ": expected chunk_size >= 1 but got ", chunk_size);
+    autograd::InferenceMode no_tape;
+    set_eval();
+    const Index N = x.dim(0), per = x.numel() / N;
+    for (Index n0 = 0; n0 < N; n0 += chunk_size) {
+      const Index n = std::min(chunk_size, N - n0);
+      auto xc = TensorT::uninitialized({n, x.dim(1), x.dim(2), x.dim(3)});
+      std::memcpy(xc.data(), x.data() + n0 * per, static_cast<std::size_t>(n * per) * sizeof(S));
+      auto taps = forward_taps(VarT(std::move(xc)));
+      consume(taps, n0, N);
+    }
+  }
+  // dst rows [n0, n0 + src.dim(0)) = src
+  static void copy_rows(const TensorT& src, TensorT& dst, Index n0) {
+    const Index per = src.numel() / src.dim(0);
+    RAS_ASSERT(per == dst.numel() / dst.dim(0));
+    std::memcpy(dst.data() + n0 * per, src.data(), src.bytes());
+  }
+};
+
+}  // namespace ras::nn

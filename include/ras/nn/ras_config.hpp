@@ -1,0 +1,79 @@
+// ras/nn/ras_config.hpp — hyper-parameters of the RAS reconstruction network, with the values the
+// official training script really uses (../shared/notes/ras-reference.md §1, §5): d_model 256, 8 heads,
+// FFN 1024, 2 encoder + 4 decoder layers, 7x7 neighbour mask in the encoder, jitter alpha 25.
+#pragma once
+
+#include <string>
+
+#include "ras/config.hpp"
+
+namespace ras::nn {
+
+// Which equations the decoder follows.
+enum class RasVariant {
+  reference,  // official code: l_{t+1} = LayerNorm(l*), o_t = W_o LayerNorm(l*)
+  paper,      // paper Eq. 10-11: l_{t+1} = l*, o_t = W_o l* (no output_norm parameters)
+};
+
+// Paper Table 4 ablations of the RASFormer block.
+enum class RasBlock {
+  gate_and_transformer,  // the full block
+  gate_only,             // l_tran = l_A (no transformer)
+  transformer_only,      // a = 1, so l_A = l (no adaptive gate parameters)
+};
+
+struct RasConfig {
+  Index channels = 272;        // C_org: 272 for EfficientNet-B4 levels 1-4, 168 for MobileNetV2
+  Index hidden = 256;          // C_rec (d_model)
+  Index heads = 8;
+  Index ffn = 1024;
+  Index encoder_layers = 2;    // T_e
+  Index decoder_layers = 4;    // T_d
+  Index feature_h = 14, feature_w = 14;
+  double jitter_scale = 25.0;  // alpha of Eq. 5
+  double jitter_prob = 1.0;
+  bool neighbor_mask = true;   // 7x7 neighbourhood masked out of the encoder's self-attention
+  Index neighbor_h = 7, neighbor_w = 7;
+  RasVariant variant = RasVariant::reference;
+  RasBlock block = RasBlock::gate_and_transformer;
+
+  Index tokens() const { return feature_h * feature_w; }
+
+  void validate() const {
+    RAS_CHECK(channels > 0 && hidden > 0 && ffn > 0, "RasConfig: channels, hidden and ffn must be > 0 but got ",
+              channels, ", ", hidden, ", ", ffn);
+    RAS_CHECK(heads > 0 && hidden % heads == 0, "RasConfig: hidden (", hidden,
+              ") must be divisible by heads (", heads, ")");
+    RAS_CHECK(hidden % 2 == 0, "RasConfig: hidden must be even (row + column embeddings) but got ", hidden);
+    RAS_CHECK(encoder_layers >= 0 && decoder_layers >= 1, "RasConfig: expected encoder_layers >= 0 and "
+              "decoder_layers >= 1 but got ", encoder_layers, " and ", decoder_layers);
+    RAS_CHECK(feature_h > 0 && feature_w > 0, "RasConfig: bad feature size ", feature_h, "x", feature_w);
+    RAS_CHECK(jitter_scale >= 0 && jitter_prob >= 0 && jitter_prob <= 1, "RasConfig: jitter scale must be >= 0 "
+              "and prob in [0, 1] but got ", jitter_scale, " and ", jitter_prob);
+    RAS_CHECK(!neighbor_mask || (neighbor_h > 0 && neighbor_w > 0), "RasConfig: bad neighbour size ",
+              neighbor_h, "x", neighbor_w);
+  }
+};
+
+inline const char* to_string(RasVariant v) { return v == RasVariant::paper ? "paper" : "reference"; }
+inline const char* to_string(RasBlock b) {
+  switch (b) {
+    case RasBlock::gate_only: return "gate_only";
+    case RasBlock::transformer_only: return "transformer_only";
+    default: return "gate_and_transformer";
+  }
+}
+inline RasVariant parse_variant(const std::string& s) {
+  if (s == "reference") return RasVariant::reference;
+  if (s == "paper") return RasVariant::paper;
+  detail::throw_error("unknown RAS variant '", s, "': expected 'reference' or 'paper'");
+}
+inline RasBlock parse_block(const std::string& s) {
+  if (s == "gate_and_transformer" || s == "full") return RasBlock::gate_and_transformer;
+  if (s == "gate_only") return RasBlock::gate_only;
+  if (s == "transformer_only") return RasBlock::transformer_only;
+  detail::throw_error("unknown RASFormer block '", s,
+                      "': expected 'gate_and_transformer', 'gate_only' or 'transformer_only'");
+}
+
+}  // namespace ras::nn

@@ -1,0 +1,155 @@
+// ras/nn/rasformer.hpp — the transformer of RAS: post-LN encoder layers with (optionally)
+// neighbour-masked self-attention, the cross-attention TransformerBlock and the RASFormer decoder
+// layer (adaptive gate, transformer, update projection, output norm and projection).
+// Mirrors models/reconstructions/ras.py of the official code (TransformerEncoderLayer,
+// TransformerBlock, RASformerDecoderLayer) with batch-first tokens (B, L, E); parameter names are
+// the checkpoint's. Dropout is 0 in the reference and is omitted.
+#pragma once
+
+#include <limits>
+#include <vector>
+
+#include "ras/autograd/ops_elementwise.hpp"
+#include "ras/autograd/ops_shape.hpp"
+#include "ras/nn/attention.hpp"
+#include "ras/nn/layernorm.hpp"
+#include "ras/nn/linear.hpp"
+#include "ras/nn/ras_config.hpp"
+
+namespace ras::nn {
+
+// Additive (L, L) mask, L = h*w: -inf on the neighbour_h x neighbour_w window around each query
+// (clipped at the border, the query itself included), 0 elsewhere (ras.py generate_mask).
+template <class S, class D = Cpu>
+inline Tensor<S, 2, D> neighbor_mask(Index h, Index w, Index neighbor_h, Index neighbor_w) {
+  Tensor<S, 2, D> mask({h * w, h * w});
+  const S neg_inf = -std::numeric_limits<S>::infinity();
+  for (Index h1 = 0; h1 < h; ++h1)
+    for (Index w1 = 0; w1 < w; ++w1) {
+      const Index h_lo = std::max<Index>(h1 - neighbor_h / 2, 0), h_hi = std::min(h1 + neighbor_h / 2 + 1, h);
+      const Index w_lo = std::max<Index>(w1 - neighbor_w / 2, 0), w_hi = std::min(w1 + neighbor_w / 2 + 1, w);
+      for (Index h2 = h_lo; h2 < h_hi; ++h2)
+        for (Index w2 = w_lo; w2 < w_hi; ++w2) mask(h1 * w + w1, h2 * w + w2) = neg_inf;
+    }
+  return mask;
+}
+
+// Post-LN encoder layer: x = LN1(x + MHA(x+pos, x+pos, x)); x = LN2(x + W2 relu(W1 x)).
+template <class S, class D = Cpu>
+struct EncoderLayer {
+  MultiheadAttention<S, D> self_attn;
+  Linear<S, D> linear1, linear2;
+  LayerNorm<S, D> norm1, norm2;
+
+  EncoderLayer() = default;
+  EncoderLayer(const RasConfig& cfg, Rng& rng)
+      : self_attn(cfg.hidden, cfg.heads, rng),
+        linear1(cfg.hidden, cfg.ffn, true, rng),
+        linear2(cfg.ffn, cfg.hidden, true, rng),
+        norm1(cfg.hidden),
+        norm2(cfg.hidden) {}
+
+  template <class V>
+  void visit(V& v) {
+    v.module("self_attn", self_attn);
+    v.module("linear1", linear1);
+    v.module("linear2", linear2);
+    v.module("norm1", norm1);
+    v.module("norm2", norm2);
+  }
+
+  // x: (B, L, E), pos: (B, L, E), mask: (L, L) additive or nullptr -> (B, L, E)
+  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& x, const autograd::Var<S, 3, D>& pos,
+                                    const Tensor<S, 2, D>* mask) const {
+    auto q = autograd::add(x, pos);
+    auto y = norm1(autograd::add(x, self_attn(q, q, x, mask)));
+    auto ff = linear2(autograd::relu(linear1(y)));
+    return norm2(autograd::add(y, ff));
+  }
+};
+
+// Cross-attention block with a residual from the query:
+// x = LN1(c + MHA(c+pos, m+pos, m)); out = LN2(x + W2 relu(W1 x)).
+template <class S, class D = Cpu>
+struct TransformerBlock {
+  MultiheadAttention<S, D> attn;
+  Linear<S, D> linear1, linear2;
+  LayerNorm<S, D> norm1, norm2;
+
+  TransformerBlock() = default;
+  TransformerBlock(const RasConfig& cfg, Rng& rng)
+      : attn(cfg.hidden, cfg.heads, rng),
+        linear1(cfg.hidden, cfg.ffn, true, rng),
+        linear2(cfg.ffn, cfg.hidden, true, rng),
+        norm1(cfg.hidden),
+        norm2(cfg.hidden) {}
+
+  template <class V>
+  void visit(V& v) {
+    v.module("attn", attn);
+    v.module("linear1", linear1);
+    v.module("linear2", linear2);
+    v.module("norm1", norm1);
+    v.module("norm2", norm2);
+  }
+
+  // query: (B, L, E), memory: (B, L, E), pos: (B, L, E) -> (B, L, E)
+  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& query, const autograd::Var<S, 3, D>& memory,
+                                    const autograd::Var<S, 3, D>& pos) const {
+    auto x = norm1(autograd::add(query, attn(autograd::add(query, pos), autograd::add(memory, pos), memory,
+                                             nullptr)));
+    auto ff = linear2(autograd::relu(linear1(x)));
+    return norm2(autograd::add(x, ff));
+  }
+};
+
+// One decoding step t of Eq. 6-11 (official RASformerDecoderLayer):
+//   a = sigmoid(W_A [c; l]);  l_A = a * l;  l_tran = TransformerBlock(c, l_A);
+//   l* = (update_proj(l) + l_tran) / 2;  l_next = LN(l*) (reference) or l* (paper);  o = W_o l_next.
+template <class S, class D = Cpu>
+struct RasFormerDecoderLayer {
+  TransformerBlock<S, D> output_transBlock;
+  Linear<S, D> adaptive_gate;  // (E, 2E), no bias
+  Linear<S, D> update_proj;    // (E, E)
+  Linear<S, D> output_proj;    // (C_org, E)
+  LayerNorm<S, D> output_norm;
+  RasVariant variant = RasVariant::reference;
+  RasBlock block = RasBlock::gate_and_transformer;
+
+  RasFormerDecoderLayer() = default;
+  RasFormerDecoderLayer(const RasConfig& cfg, Rng& rng)
+      : output_transBlock(cfg, rng),
+        adaptive_gate(2 * cfg.hidden, cfg.hidden, false, rng),
+        update_proj(cfg.hidden, cfg.hidden, true, rng),
+        output_proj(cfg.hidden, cfg.channels, true, rng),
+        output_norm(cfg.hidden),
+        variant(cfg.variant),
+        block(cfg.block) {}
+
+  template <class V>
+  void visit(V& v) {
+    if (block != RasBlock::gate_only) v.module("output_transBlock", output_transBlock);
+    if (block != RasBlock::transformer_only) v.module("adaptive_gate", adaptive_gate);
+    v.module("update_proj", update_proj);
+    v.module("output_proj", output_proj);
+    if (variant == RasVariant::reference) v.module("output_norm", output_norm);
+  }
+
+  // c: (B, L, E) context embedding, latent: (B, L, E), pos: (B, L, E) -> next latent (B, L, E)
+  autograd::Var<S, 3, D> step(const autograd::Var<S, 3, D>& c, const autograd::Var<S, 3, D>& latent,
+                              const autograd::Var<S, 3, D>& pos) const {
+    autograd::Var<S, 3, D> gated = latent;
+    if (block != RasBlock::transformer_only) {
+      auto a = autograd::sigmoid(adaptive_gate(autograd::concat(std::vector<autograd::Var<S, 3, D>>{c, latent}, 2)));
+      gated = autograd::mul(a, latent);
+    }
+    auto l_tran = block == RasBlock::gate_only ? gated : output_transBlock(c, gated, pos);
+    auto l_star = autograd::mul_scalar(autograd::add(update_proj(latent), l_tran), S(0.5));
+    return variant == RasVariant::reference ? output_norm(l_star) : l_star;
+  }
+
+  // latent: (B, L, E) -> o: (B, L, C_org)
+  autograd::Var<S, 3, D> output(const autograd::Var<S, 3, D>& latent) const { return output_proj(latent); }
+};
+
+}  // namespace ras::nn
