@@ -11,6 +11,10 @@
 #include "ras/data/dataset.hpp"
 #include "ras/random.hpp"
 
+#ifndef RAS_SHARED_DIR
+#error "test_dataset.cpp needs the RAS_SHARED_DIR compile definition (the shared/ folder with data/)"
+#endif
+
 namespace fs = std::filesystem;
 namespace rd = ras::data;
 using ras::Index;
@@ -18,8 +22,8 @@ using ras::Index;
 namespace {
 fs::path shared_data(const std::string& name) {
   fs::path p = fs::path(RAS_SHARED_DIR) / "data" / name;
-  REQUIRE_MESSAGE(fs::is_directory(p), "shared data folder '" << p.string()
-                                                              << "' not found (RAS_SHARED_DIR=" RAS_SHARED_DIR ")");
+  REQUIRE_MESSAGE(fs::is_directory(p),
+                  "shared data folder '" << p.string() << "' not found (RAS_SHARED_DIR=" RAS_SHARED_DIR ")");
   return p;
 }
 
@@ -192,7 +196,8 @@ TEST_CASE("dataset: missing folders and empty training sets are clear errors") {
                        ras::Error);
   t.touch("cls/train/good/info.txt");
   t.touch("cls/test/good/000.png");
-  CHECK_THROWS_WITH_AS(rd::discover(t.root / "cls", quiet()), doctest::Contains("no training images"), ras::Error);
+  CHECK_THROWS_WITH_AS(rd::discover(t.root / "cls", quiet()), doctest::Contains("no training images"),
+                       ras::Error);
   CHECK_THROWS_WITH_AS(rd::discover(t.root / "cls", quiet(rd::Layout::BTAD)), doctest::Contains("train/ok"),
                        ras::Error);
   CHECK_THROWS_WITH_AS(rd::discover(t.root / "cls", quiet(rd::Layout::Folder)), doctest::Contains("normal"),

@@ -28,8 +28,8 @@ struct Fixture {
   explicit Fixture(const std::string& name) {
     std::string path = std::string(RAS_SOURCE_DIR) + "/tests/fixtures/metrics/" + name + ".txt";
     std::ifstream in(path);
-    REQUIRE_MESSAGE(in.good(), "missing fixture " << path
-                                                  << " (run /usr/bin/python3 tests/fixtures/make_metric_fixtures.py)");
+    REQUIRE_MESSAGE(in.good(), "missing fixture " << path << " (run /usr/bin/python3 "
+                                                  << "tests/fixtures/make_metric_fixtures.py)");
     std::string line;
     while (std::getline(in, line)) {
       std::istringstream ls(line);
@@ -201,7 +201,8 @@ TEST_CASE("metrics: connected components and AUPRO match the MVTec reference on 
     auto counts = f.ints("region_counts");
     const Index hw = shape[1] * shape[2];
     for (Index i = 0; i < shape[0]; ++i) {
-      auto c = ev::connected_components(ras::TensorView<const std::uint8_t, 2>(masks.data() + i * hw, {shape[1], shape[2]}));
+      ras::TensorView<const std::uint8_t, 2> mask(masks.data() + i * hw, {shape[1], shape[2]});
+      auto c = ev::connected_components(mask);
       CHECK(c.count() == counts[i]);
       for (Index p = 0; p < hw; ++p) REQUIRE(c.labels.data()[p] == labels[i * hw + p]);
     }
@@ -296,7 +297,8 @@ TEST_CASE("heatmap: mask contour and overlay on a tiny synthetic mask") {
     for (Index x = 0; x < w; ++x) CHECK(contour(y, x) == expected[y][x] - '0');
 
   auto image = ras::Tensor<std::uint8_t, 3>({h, w, 3});
-  for (Index i = 0; i < h * w; ++i) image.data()[3 * i] = 10, image.data()[3 * i + 1] = 20, image.data()[3 * i + 2] = 30;
+  for (Index i = 0; i < h * w; ++i)
+    for (int c = 0; c < 3; ++c) image.data()[3 * i + c] = static_cast<std::uint8_t>(10 * (c + 1));
   auto map = ras::Tensor<float, 2>({h, w});
   map(2, 2) = 1.0f;
   auto out = ev::heatmap_overlay(image, map, 0.0, 1.0, mask);
@@ -323,5 +325,6 @@ TEST_CASE("heatmap: mask contour and overlay on a tiny synthetic mask") {
   CHECK(std::equal(out.data(), out.data() + out.numel(), out2.data()));
 
   auto wrong = ras::Tensor<std::uint8_t, 3>({h, w + 1, 3});
-  CHECK_THROWS_WITH_AS(ev::heatmap_overlay(wrong, map, 0.0, 1.0, mask), doctest::Contains("(5, 6, 3)"), ras::Error);
+  CHECK_THROWS_WITH_AS(ev::heatmap_overlay(wrong, map, 0.0, 1.0, mask), doctest::Contains("(5, 6, 3)"),
+                       ras::Error);
 }

@@ -4,6 +4,7 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -182,6 +183,23 @@ TEST_CASE("nn.named_parameters: PyTorch names of attention, nested and listed mo
   CHECK(param_names(ln) == std::vector<std::string>{"weight", "bias"});
 }
 
+TEST_CASE("nn.Embedding weight as a parameter matrix; activation modules") {
+  ras::Rng rng(10);
+  nn::Embedding<float> emb(5, 3, rng);
+  ag::current_tape().clear();
+  auto total = ag::sum(emb.weight);  // used directly, not through forward()
+  ag::backward(total);
+  CHECK(emb.weight.grad()(4, 2) == 1.0f);
+  auto rows = emb({2, 2});
+  CHECK(rows.value()(1, 0) == emb.weight.value()(2, 0));
+
+  ag::Var<float, 1> x(ras::Tensor<float, 1>::from({3}, {-1.0f, 0.5f, 7.0f}));
+  CHECK(nn::ReLU()(x).value()(0) == 0.0f);
+  CHECK(nn::ReLU6()(x).value()(2) == 6.0f);
+  CHECK(nn::Sigmoid()(x).value()(1) == doctest::Approx(1.0 / (1.0 + std::exp(-0.5))));
+  CHECK(nn::Swish()(x).value()(1) == doctest::Approx(0.5 / (1.0 + std::exp(-0.5))));
+}
+
 TEST_CASE("nn.count_parameters: all and trainable only") {
   ras::Rng rng(3);
   nn::Linear<float> lin(5, 4, rng);
@@ -313,6 +331,40 @@ TEST_CASE("optim: state names, parameters without gradients are skipped") {
   CHECK(sgd.step_count("bias") == 1);
   CHECK_THROWS_WITH_AS(optim::SGD<float>(nn::named_parameters<float>(lin), {.lr = -1.0}),
                        doctest::Contains("-1"), ras::Error);
+}
+
+TEST_CASE("optim: restoring the exposed state continues the run exactly") {
+  // Model a takes two Adam steps with one optimiser; model b takes the first step with one
+  // optimiser, then its state is copied (by name) into a fresh optimiser that takes the second.
+  auto run = [](bool restore) {
+    ras::Rng rng(9);
+    nn::Linear<float> m(4, 3, rng);
+    auto params = nn::named_parameters<float>(m);
+    auto set_grads = [&](float v) {
+      for (auto& p : params)
+        for (Index i = 0; i < p.numel; ++i) p.grad_or_zeros()[i] = v * static_cast<float>(i % 3 + 1) - 0.1f;
+    };
+    optim::Adam<float> first(params, {.lr = 0.05, .weight_decay = 0.1});
+    set_grads(1.0f);
+    first.step();
+    set_grads(-0.5f);
+    if (!restore) {
+      first.step();
+    } else {
+      optim::Adam<float> second(params, {.lr = 0.05, .weight_decay = 0.1});
+      auto from = first.state_buffers(), to = second.state_buffers();
+      REQUIRE(from.size() == to.size());
+      for (std::size_t i = 0; i < from.size(); ++i) {
+        REQUIRE(from[i].name == to[i].name);
+        std::memcpy(to[i].data, from[i].data, ras::numel(from[i].shape) * ras::dtype_size(from[i].dtype));
+      }
+      CHECK(second.step_count("weight") == 1);
+      second.step();
+    }
+    return m.weight.value().clone();
+  };
+  auto a = run(false), b = run(true);
+  for (Index i = 0; i < a.numel(); ++i) CHECK(a.data()[i] == b.data()[i]);
 }
 
 TEST_CASE("optim.AdamW: a small MLP's loss falls") {

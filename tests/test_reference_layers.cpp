@@ -100,7 +100,7 @@ TEST_CASE("reference: Conv2d with groups, stride 2 and asymmetric padding; depth
     INFO(name);
     auto f = load(name);
     auto pad = f.values<Index>("cfg.pad_tblr");
-    auto w_shape = f.entry("weight").shape;
+    auto w_shape = f.shape("weight");
     const Index groups = f.scalar<Index>("cfg.groups");
     ras::Rng rng(0);
     nn::Conv2d<float> m(w_shape[1] * groups, w_shape[0], w_shape[2], w_shape[3], rng,

@@ -180,7 +180,8 @@ inline void warn(ClassDataset& ds, const DatasetOptions& opt, std::string msg) {
 inline void add_train(ClassDataset& ds, const fs::path& dir, const std::string& type) {
   RAS_CHECK(is_dir(dir), "dataset: no training images: folder '", dir.string(), "' does not exist (",
             layout_name(ds.layout), " layout)");
-  for (const auto& p : list_dir(dir, false)) ds.train.push_back({p, ds.class_name, Split::Train, type, false, {}});
+  for (const auto& p : list_dir(dir, false))
+    ds.train.push_back({p, ds.class_name, Split::Train, type, false, {}});
   RAS_CHECK(!ds.train.empty(), "dataset: no training images: expected at least one .png/.jpg/.jpeg/.bmp/.tif "
             "file in '", dir.string(), "' but found 0");
 }

@@ -156,7 +156,8 @@ inline double aupro(TensorView<MapT, 3> maps, TensorView<MaskT, 3> masks, double
       .aupro(fpr_limit);
 }
 template <class S, class D>
-inline double aupro(const Tensor<S, 3, D>& maps, const Tensor<std::uint8_t, 3, D>& masks, double fpr_limit = 0.3) {
+inline double aupro(const Tensor<S, 3, D>& maps, const Tensor<std::uint8_t, 3, D>& masks,
+                    double fpr_limit = 0.3) {
   return aupro(maps.view(), masks.view(), fpr_limit);
 }
 

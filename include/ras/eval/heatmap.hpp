@@ -87,7 +87,8 @@ inline Tensor<std::uint8_t, 3> heatmap_overlay(TensorView<const std::uint8_t, 3>
   check_same_shape<3>({h, w, 3}, image.shape(), "heatmap_overlay: image (H, W, 3) must match the map (H, W)");
   if (mask.data() != nullptr)
     check_same_shape<2>({h, w}, mask.shape(), "heatmap_overlay: mask (H, W) must match the map (H, W)");
-  RAS_CHECK(opt.alpha >= 0.0 && opt.alpha <= 1.0, "heatmap_overlay: expected 0 <= alpha <= 1 but got ", opt.alpha);
+  RAS_CHECK(opt.alpha >= 0.0 && opt.alpha <= 1.0, "heatmap_overlay: expected 0 <= alpha <= 1 but got ",
+            opt.alpha);
   auto out = colorize(map, vmin, vmax, opt.cmap);
   for (Index i = 0; i < 3 * h * w; ++i)
     out.data()[i] = static_cast<std::uint8_t>(
@@ -112,7 +113,8 @@ inline Tensor<std::uint8_t, 3> heatmap_overlay(const Tensor<std::uint8_t, 3>& im
 
 // image: io::Image of 3 channels (as io::load_image gives it), otherwise as above.
 template <class T>
-inline Tensor<std::uint8_t, 3> heatmap_overlay(const io::Image& image, TensorView<T, 2> map, double vmin, double vmax,
+inline Tensor<std::uint8_t, 3> heatmap_overlay(const io::Image& image, TensorView<T, 2> map, double vmin,
+                                               double vmax,
                                                TensorView<const std::uint8_t, 2> mask = {},
                                                const OverlayOptions& opt = {}) {
   RAS_CHECK(image.channels == 3, "heatmap_overlay: expected an RGB image (3 channels) but got ", image.channels);

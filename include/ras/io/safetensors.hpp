@@ -224,7 +224,11 @@ class SafetensorsFile {
       const char c = r.peek();
       if (c != '-' && (c < '0' || c > '9'))
         r.fail(where + " must be an array of integers but holds a(n) " + r.peek_kind());
-      out.push_back(r.read_int());
+      try {
+        out.push_back(r.read_int());
+      } catch (const Error& e) {
+        throw Error(std::string(e.what()) + " (in " + where + ")");
+      }
       if (out.size() > static_cast<std::size_t>(max_len))
         r.fail(where + " holds more than " + std::to_string(max_len) + " elements");
     }

@@ -2,7 +2,8 @@
 // as one safetensors file under PyTorch's dotted state_dict names; mirrors
 // torch.nn.Module.state_dict() / load_state_dict(strict=...) plus safetensors.torch.save_file.
 // Loading checks names, shapes and dtypes of ALL entries before writing anything and throws ONE
-// ras::Error listing every missing key, unexpected key and size mismatch (torch's message format).
+// ras::Error listing every missing key, unexpected key and size mismatch (torch's message format);
+// only an integer value too large for a narrower buffer (I64 file -> I32 buffer) is found while copying.
 // Stored dtypes are converted (F16/BF16/F64 -> F32, I32 -> I64, ...; floats never into integers).
 #pragma once
 

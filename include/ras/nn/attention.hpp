@@ -1,5 +1,6 @@
 // ras/nn/attention.hpp — nn::MultiheadAttention with batch_first (B, L, E) inputs (mirrors
-// torch.nn.MultiheadAttention(E, num_heads, batch_first=True), dropout 0, need_weights=False):
+// torch.nn.MultiheadAttention(E, num_heads, batch_first=True) with dropout 0, need_weights=False
+// and no key_padding_mask):
 // parameters "in_proj_weight" (3E, E) (xavier_uniform_), "in_proj_bias" (3E) (zeros),
 // "out_proj.weight" (E, E) (Linear default) and "out_proj.bias" (E) (zeros); an optional additive
 // float mask (Lq, Lk) that may hold -inf. Pure composition of linear, reshape, permute, bmm and

@@ -38,7 +38,7 @@ inline EfficientNetParams efficientnet_params(const std::string& variant) {
                                              {1.8, 2.6, 528, 0.5}, {2.0, 3.1, 600, 0.5}};
   for (int i = 0; i < 8; ++i)
     if (v == names[i]) return table[i];
-  detail::throw_error("efficientnet_params: expected a variant b0..b7 (optionally prefixed efficientnet-) but got '",
+  ras::detail::throw_error("efficientnet_params: expected a variant b0..b7 (optionally prefixed efficientnet-) but got '",
                       variant, "'");
 }
 

@@ -3,7 +3,10 @@
 // FFN 1024, 2 encoder + 4 decoder layers, 7x7 neighbour mask in the encoder, jitter alpha 25.
 #pragma once
 
+#include <map>
 #include <string>
+
+#include <cstdio>
 
 #include "ras/config.hpp"
 
@@ -55,6 +58,73 @@ struct RasConfig {
   }
 };
 
+inline const char* to_string(RasVariant v);
+inline const char* to_string(RasBlock b);
+inline RasVariant parse_variant(const std::string& s);
+inline RasBlock parse_block(const std::string& s);
+
+// The configuration as "ras.<field>" -> value strings (stored in checkpoint metadata).
+inline std::map<std::string, std::string> to_metadata(const RasConfig& c) {
+  auto i = [](Index v) { return std::to_string(v); };
+  char jitter[64], prob[64];
+  std::snprintf(jitter, sizeof jitter, "%.17g", c.jitter_scale);
+  std::snprintf(prob, sizeof prob, "%.17g", c.jitter_prob);
+  return {{"ras.channels", i(c.channels)},        {"ras.hidden", i(c.hidden)},
+          {"ras.heads", i(c.heads)},              {"ras.ffn", i(c.ffn)},
+          {"ras.encoder_layers", i(c.encoder_layers)}, {"ras.decoder_layers", i(c.decoder_layers)},
+          {"ras.feature_h", i(c.feature_h)},      {"ras.feature_w", i(c.feature_w)},
+          {"ras.jitter_scale", jitter},           {"ras.jitter_prob", prob},
+          {"ras.neighbor_mask", c.neighbor_mask ? "1" : "0"},
+          {"ras.neighbor_h", i(c.neighbor_h)},    {"ras.neighbor_w", i(c.neighbor_w)},
+          {"ras.variant", to_string(c.variant)},  {"ras.block", to_string(c.block)}};
+}
+
+// Inverse of to_metadata; every field must be present and well formed.
+inline RasConfig config_from_metadata(const std::map<std::string, std::string>& m) {
+  auto get = [&](const std::string& k) -> const std::string& {
+    auto it = m.find(k);
+    RAS_CHECK(it != m.end(), "RAS checkpoint: metadata has no '", k, "'");
+    return it->second;
+  };
+  auto integer = [&](const std::string& k) {
+    const std::string& v = get(k);
+    try {
+      std::size_t used = 0;
+      long long x = std::stoll(v, &used);
+      RAS_CHECK(used == v.size(), "");
+      return static_cast<Index>(x);
+    } catch (...) {
+      ::ras::detail::throw_error("RAS checkpoint: metadata '", k, "' should be an integer but is '", v, "'");
+    }
+  };
+  auto real = [&](const std::string& k) {
+    const std::string& v = get(k);
+    try {
+      return std::stod(v);
+    } catch (...) {
+      ::ras::detail::throw_error("RAS checkpoint: metadata '", k, "' should be a number but is '", v, "'");
+    }
+  };
+  RasConfig c;
+  c.channels = integer("ras.channels");
+  c.hidden = integer("ras.hidden");
+  c.heads = integer("ras.heads");
+  c.ffn = integer("ras.ffn");
+  c.encoder_layers = integer("ras.encoder_layers");
+  c.decoder_layers = integer("ras.decoder_layers");
+  c.feature_h = integer("ras.feature_h");
+  c.feature_w = integer("ras.feature_w");
+  c.jitter_scale = real("ras.jitter_scale");
+  c.jitter_prob = real("ras.jitter_prob");
+  c.neighbor_mask = integer("ras.neighbor_mask") != 0;
+  c.neighbor_h = integer("ras.neighbor_h");
+  c.neighbor_w = integer("ras.neighbor_w");
+  c.variant = parse_variant(get("ras.variant"));
+  c.block = parse_block(get("ras.block"));
+  c.validate();
+  return c;
+}
+
 inline const char* to_string(RasVariant v) { return v == RasVariant::paper ? "paper" : "reference"; }
 inline const char* to_string(RasBlock b) {
   switch (b) {
@@ -66,13 +136,13 @@ inline const char* to_string(RasBlock b) {
 inline RasVariant parse_variant(const std::string& s) {
   if (s == "reference") return RasVariant::reference;
   if (s == "paper") return RasVariant::paper;
-  detail::throw_error("unknown RAS variant '", s, "': expected 'reference' or 'paper'");
+  ::ras::detail::throw_error("unknown RAS variant '", s, "': expected 'reference' or 'paper'");
 }
 inline RasBlock parse_block(const std::string& s) {
   if (s == "gate_and_transformer" || s == "full") return RasBlock::gate_and_transformer;
   if (s == "gate_only") return RasBlock::gate_only;
   if (s == "transformer_only") return RasBlock::transformer_only;
-  detail::throw_error("unknown RASFormer block '", s,
+  ::ras::detail::throw_error("unknown RASFormer block '", s,
                       "': expected 'gate_and_transformer', 'gate_only' or 'transformer_only'");
 }
 

@@ -26,8 +26,8 @@ struct PositionEmbedding {
   PositionEmbedding() = default;
   PositionEmbedding(Index feature_h, Index feature_w, Index num_feats, Rng& rng)
       : row_embed(feature_h, num_feats, rng), col_embed(feature_w, num_feats, rng), h(feature_h), w(feature_w) {
-    uniform_(row_embed.weight, rng, 0.0, 1.0);
-    uniform_(col_embed.weight, rng, 0.0, 1.0);
+    init::uniform_(row_embed.weight.value(), rng, 0.0, 1.0);
+    init::uniform_(col_embed.weight.value(), rng, 0.0, 1.0);
   }
 
   template <class V>
@@ -102,7 +102,7 @@ class RasReconstruction {
     pos_embed = PositionEmbedding<S, D>(cfg.feature_h, cfg.feature_w, cfg.hidden / 2, rng);
     for (Index i = 0; i < cfg.encoder_layers; ++i) transformer.encoder.layers.emplace_back(cfg, rng);
     Embedding<S, D> context(cfg.tokens(), cfg.hidden, rng);
-    normal_(context.weight, rng, 0.0, 1.0);
+    init::normal_(context.weight.value(), rng, 0.0, 1.0);
     for (Index i = 0; i < cfg.decoder_layers; ++i) {
       transformer.decoder.forward_layers.emplace_back(cfg, rng);
       Embedding<S, D> copy(cfg.tokens(), cfg.hidden, rng);
@@ -110,7 +110,7 @@ class RasReconstruction {
                 copy.weight.value().data());
       transformer.decoder.embed_layers.push_back(std::move(copy));
     }
-    input_proj = Linear<S, D>(cfg.channels, cfg.hidden, true, rng);
+    input_proj = Linear<S, D>(cfg.channels, cfg.hidden, rng);
     reset_linears(rng);
     share_initial_in_proj();
     if (cfg.neighbor_mask)
@@ -176,8 +176,8 @@ class RasReconstruction {
 
   void reset_linears(Rng& rng) {
     auto reset = [&](Linear<S, D>& l) {
-      xavier_uniform_(l.weight, rng);
-      if (l.has_bias()) zeros_(l.bias);
+      init::xavier_uniform_(l.weight.value(), rng);
+      if (l.has_bias()) init::zeros_(l.bias.value());
     };
     reset(input_proj);
     for (auto& e : transformer.encoder.layers) {

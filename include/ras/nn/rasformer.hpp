@@ -44,8 +44,8 @@ struct EncoderLayer {
   EncoderLayer() = default;
   EncoderLayer(const RasConfig& cfg, Rng& rng)
       : self_attn(cfg.hidden, cfg.heads, rng),
-        linear1(cfg.hidden, cfg.ffn, true, rng),
-        linear2(cfg.ffn, cfg.hidden, true, rng),
+        linear1(cfg.hidden, cfg.ffn, rng),
+        linear2(cfg.ffn, cfg.hidden, rng),
         norm1(cfg.hidden),
         norm2(cfg.hidden) {}
 
@@ -79,8 +79,8 @@ struct TransformerBlock {
   TransformerBlock() = default;
   TransformerBlock(const RasConfig& cfg, Rng& rng)
       : attn(cfg.hidden, cfg.heads, rng),
-        linear1(cfg.hidden, cfg.ffn, true, rng),
-        linear2(cfg.ffn, cfg.hidden, true, rng),
+        linear1(cfg.hidden, cfg.ffn, rng),
+        linear2(cfg.ffn, cfg.hidden, rng),
         norm1(cfg.hidden),
         norm2(cfg.hidden) {}
 
@@ -119,9 +119,9 @@ struct RasFormerDecoderLayer {
   RasFormerDecoderLayer() = default;
   RasFormerDecoderLayer(const RasConfig& cfg, Rng& rng)
       : output_transBlock(cfg, rng),
-        adaptive_gate(2 * cfg.hidden, cfg.hidden, false, rng),
-        update_proj(cfg.hidden, cfg.hidden, true, rng),
-        output_proj(cfg.hidden, cfg.channels, true, rng),
+        adaptive_gate(2 * cfg.hidden, cfg.hidden, rng, false),
+        update_proj(cfg.hidden, cfg.hidden, rng),
+        output_proj(cfg.hidden, cfg.channels, rng),
         output_norm(cfg.hidden),
         variant(cfg.variant),
         block(cfg.block) {}

@@ -99,7 +99,7 @@ inline void init_synthetic(M& m) {
     else if (b.dtype == DType::F64)
       fill_synthetic(b.name, static_cast<double*>(b.data), numel(b.shape), r->first, r->second);
     else
-      detail::throw_error("init_synthetic: buffer ", b.name, " has dtype ", dtype_name(b.dtype),
+      ras::detail::throw_error("init_synthetic: buffer ", b.name, " has dtype ", dtype_name(b.dtype),
                           "; expected F32 or F64");
   }
 }
