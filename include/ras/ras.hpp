@@ -1,8 +1,12 @@
-// ras/ras.hpp — umbrella header: the whole public API of ras.
+// ras/ras.hpp — umbrella header: the whole public API of ras except image I/O
+// (ras/io/image.hpp, which needs the ras::image target for libstb) and the models and
+// pipelines (ras/nn/ras_model.hpp, ras/nn/efficientnet.hpp, ras/nn/mobilenet_v2.hpp,
+// ras/train/trainer.hpp, ras/pipeline/*.hpp), which are included on demand to keep compile times low.
 #pragma once
 
 #include "ras/config.hpp"
 #include "ras/shape.hpp"
+#include "ras/dtype.hpp"
 #include "ras/device.hpp"
 #include "ras/tensor.hpp"
 #include "ras/random.hpp"
@@ -10,3 +14,22 @@
 #include "ras/autograd/tape.hpp"
 #include "ras/autograd/var.hpp"
 #include "ras/autograd/ops_linalg.hpp"
+#include "ras/autograd/ops_elementwise.hpp"
+#include "ras/autograd/ops_reduce.hpp"
+#include "ras/autograd/ops_shape.hpp"
+#include "ras/autograd/ops_conv.hpp"
+#include "ras/autograd/ops_pool.hpp"
+#include "ras/autograd/ops_norm.hpp"
+#include "ras/nn/module.hpp"
+#include "ras/nn/init.hpp"
+#include "ras/nn/linear.hpp"
+#include "ras/nn/conv2d.hpp"
+#include "ras/nn/batchnorm.hpp"
+#include "ras/nn/layernorm.hpp"
+#include "ras/nn/embedding.hpp"
+#include "ras/nn/activation.hpp"
+#include "ras/nn/attention.hpp"
+#include "ras/nn/optim.hpp"
+#include "ras/io/safetensors.hpp"
+#include "ras/io/npy.hpp"
+#include "ras/io/state_dict.hpp"

@@ -69,7 +69,7 @@ class TensorView {
 
   template <class... Is>
   static Index offset_of(const Shape<Rank>& shape, Is... is) {
-    Index idx[] = {is...};
+    const Index idx[sizeof...(Is) + 1] = {static_cast<Index>(is)..., 0};
     Index off = 0;
     for (int i = 0; i < Rank; ++i) off = off * shape[static_cast<std::size_t>(i)] + idx[i];
     return off;
@@ -196,7 +196,7 @@ class Tensor {
 
   template <class... Is>
   void check_index(Is... is) const {
-    Index idx[] = {is...};
+    const Index idx[sizeof...(Is) + 1] = {static_cast<Index>(is)..., 0};
     for (int i = 0; i < Rank; ++i)
       RAS_CHECK(idx[i] >= 0 && idx[i] < shape_[static_cast<std::size_t>(i)], "Tensor::at: index ",
                 idx[i], " out of range for dimension ", i, " of shape ", shape_string(shape_));
