@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "ras/nn/module.hpp"
 #include "ras/nn/neck.hpp"
 
 namespace ras::nn {

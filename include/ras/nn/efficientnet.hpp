@@ -17,6 +17,7 @@
 #include "ras/nn/backbone.hpp"
 #include "ras/nn/linear.hpp"
 #include "ras/nn/mbconv.hpp"
+#include "ras/nn/module.hpp"
 
 namespace ras::nn {
 
