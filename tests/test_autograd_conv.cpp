@@ -27,7 +27,8 @@ ras::Tensor<S, R> random_tensor(const ras::Shape<R>& shape, std::uint64_t seed) 
   return t;
 }
 template <int R>
-ag::Var<double, R> random_var(const ras::Shape<R>& shape, std::uint64_t seed, bool requires_grad = true) {
+ag::Var<double, R> random_var(const ras::Shape<R>& shape, std::uint64_t seed,
+                              bool requires_grad = true) {
   return ag::Var<double, R>(random_tensor<double, R>(shape, seed), requires_grad);
 }
 template <class A, class B>
@@ -41,8 +42,8 @@ double max_abs_diff(const A& a, const B& b) {
 
 // Calls body(n, o, oy, ox, c, ky, kx, iy, ix) for every in-bounds tap of torch's conv2d.
 template <class F>
-void for_each_tap(const ras::Shape<4>& xs, const ras::Shape<4>& ws, const kn::Conv2dArgs& a, Index ho,
-                  Index wo, F&& body) {
+void for_each_tap(const ras::Shape<4>& xs, const ras::Shape<4>& ws, const kn::Conv2dArgs& a,
+                  Index ho, Index wo, F&& body) {
   const Index og = ws[0] / a.groups, cg = ws[1];
   for (Index n = 0; n < xs[0]; ++n)
     for (Index o = 0; o < ws[0]; ++o)
@@ -58,8 +59,10 @@ void for_each_tap(const ras::Shape<4>& xs, const ras::Shape<4>& ws, const kn::Co
               }
 }
 
-ras::Shape<4> conv_out_shape(const ras::Shape<4>& xs, const ras::Shape<4>& ws, const kn::Conv2dArgs& a) {
-  return {xs[0], ws[0], (xs[2] + a.pad_top + a.pad_bottom - a.dilation_h * (ws[2] - 1) - 1) / a.stride_h + 1,
+ras::Shape<4> conv_out_shape(const ras::Shape<4>& xs, const ras::Shape<4>& ws,
+                             const kn::Conv2dArgs& a) {
+  return {xs[0], ws[0],
+          (xs[2] + a.pad_top + a.pad_bottom - a.dilation_h * (ws[2] - 1) - 1) / a.stride_h + 1,
           (xs[3] + a.pad_left + a.pad_right - a.dilation_w * (ws[3] - 1) - 1) / a.stride_w + 1};
 }
 
@@ -67,21 +70,23 @@ ras::Shape<4> conv_out_shape(const ras::Shape<4>& xs, const ras::Shape<4>& ws, c
 T4 conv2d_ref(const T4& x, const T4& w, const T1* b, const kn::Conv2dArgs& a) {
   T4 y(conv_out_shape(x.shape(), w.shape(), a));
   for_each_tap(x.shape(), w.shape(), a, y.dim(2), y.dim(3),
-               [&](Index n, Index o, Index oy, Index ox, Index c, Index ci, Index ky, Index kx, Index iy,
-                   Index ix) { y(n, o, oy, ox) += x(n, c, iy, ix) * w(o, ci, ky, kx); });
+               [&](Index n, Index o, Index oy, Index ox, Index c, Index ci, Index ky, Index kx,
+                   Index iy, Index ix) { y(n, o, oy, ox) += x(n, c, iy, ix) * w(o, ci, ky, kx); });
   if (b)
-    for (Index i = 0; i < y.numel(); ++i) y.data()[i] += b->data()[(i / (y.dim(2) * y.dim(3))) % y.dim(1)];
+    for (Index i = 0; i < y.numel(); ++i)
+      y.data()[i] += b->data()[(i / (y.dim(2) * y.dim(3))) % y.dim(1)];
   return y;
 }
-void conv2d_ref_backward(const T4& x, const T4& w, const T4& dy, const kn::Conv2dArgs& a, T4& dx, T4& dw,
-                         T1& db) {
+void conv2d_ref_backward(const T4& x, const T4& w, const T4& dy, const kn::Conv2dArgs& a, T4& dx,
+                         T4& dw, T1& db) {
   for_each_tap(x.shape(), w.shape(), a, dy.dim(2), dy.dim(3),
-               [&](Index n, Index o, Index oy, Index ox, Index c, Index ci, Index ky, Index kx, Index iy,
-                   Index ix) {
+               [&](Index n, Index o, Index oy, Index ox, Index c, Index ci, Index ky, Index kx,
+                   Index iy, Index ix) {
                  dx(n, c, iy, ix) += dy(n, o, oy, ox) * w(o, ci, ky, kx);
                  dw(o, ci, ky, kx) += dy(n, o, oy, ox) * x(n, c, iy, ix);
                });
-  for (Index i = 0; i < dy.numel(); ++i) db.data()[(i / (dy.dim(2) * dy.dim(3))) % dy.dim(1)] += dy.data()[i];
+  for (Index i = 0; i < dy.numel(); ++i)
+    db.data()[(i / (dy.dim(2) * dy.dim(3))) % dy.dim(1)] += dy.data()[i];
 }
 
 struct ConvCase {
@@ -101,10 +106,16 @@ const std::vector<ConvCase>& conv_cases() {
       {"groups=2", {3, 4, 5, 6}, {6, 2, 3, 3}, kn::Conv2dArgs::same_symmetric(1, 1, 2)},
       {"dilation 2", {2, 3, 7, 8}, {2, 3, 3, 3}, {1, 1, 2, 2, 2, 2, 2, 2, 1}},
       {"stem-like stride 2 asym", {1, 3, 9, 9}, {4, 3, 3, 3}, {2, 2, 0, 1, 0, 1, 1, 1, 1}},
-      {"depthwise k3 stride 2 pad (0,1,0,1)", {3, 4, 9, 8}, {4, 1, 3, 3}, {2, 2, 0, 1, 0, 1, 1, 1, 4}},
+      {"depthwise k3 stride 2 pad (0,1,0,1)",
+       {3, 4, 9, 8},
+       {4, 1, 3, 3},
+       {2, 2, 0, 1, 0, 1, 1, 1, 4}},
       {"depthwise k3 dilation 2", {2, 3, 7, 7}, {3, 1, 3, 3}, {1, 1, 2, 2, 2, 2, 2, 2, 3}},
       {"depthwise k5 pad 2", {3, 3, 6, 7}, {3, 1, 5, 5}, kn::Conv2dArgs::same_symmetric(1, 2, 3)},
-      {"depthwise k5 stride 2 pad (1,2,1,2)", {1, 2, 9, 10}, {2, 1, 5, 5}, {2, 2, 1, 2, 1, 2, 1, 1, 2}},
+      {"depthwise k5 stride 2 pad (1,2,1,2)",
+       {1, 2, 9, 10},
+       {2, 1, 5, 5},
+       {2, 2, 1, 2, 1, 2, 1, 1, 2}},
       {"depthwise k7 generic", {2, 3, 8, 9}, {3, 1, 7, 7}, kn::Conv2dArgs::same_symmetric(1, 3, 3)},
       {"depthwise 3x5 narrow", {1, 2, 5, 3}, {2, 1, 3, 5}, {1, 1, 1, 1, 2, 2, 1, 1, 2}},
       {"single channel", {2, 1, 4, 5}, {1, 1, 3, 3}, kn::Conv2dArgs::same_symmetric(1, 1)},
@@ -126,7 +137,8 @@ TEST_CASE("conv2d: forward and backward match the naive reference (1 and 3 threa
       auto y = ag::conv2d(x, w, &b, cs.args);
       const T4 ref = conv2d_ref(x.value(), w.value(), &b.value(), cs.args);
       CHECK(max_abs_diff(y.value(), ref) < 1e-12);
-      CHECK(max_abs_diff(kn::conv2d_forward(x.value(), w.value(), &b.value(), cs.args), ref) < 1e-12);
+      CHECK(max_abs_diff(kn::conv2d_forward(x.value(), w.value(), &b.value(), cs.args), ref) <
+            1e-12);
 
       const T4 dy = random_tensor<double, 4>(y.shape(), ++seed);
       ag::backward(y, dy);
@@ -165,7 +177,9 @@ TEST_CASE("gradcheck: conv2d (groups, asymmetric pad, bias, dilation, depthwise,
     kn::Conv2dArgs a;
   };
   const std::vector<G> cases = {
-      {{2, 4, 5, 6}, {4, 2, 3, 3}, {2, 2, 0, 1, 0, 1, 1, 1, 2}},  // groups + asymmetric pad + stride
+      {{2, 4, 5, 6},
+       {4, 2, 3, 3},
+       {2, 2, 0, 1, 0, 1, 1, 1, 2}},  // groups + asymmetric pad + stride
       {{1, 2, 6, 5}, {3, 2, 3, 2}, {1, 1, 2, 2, 2, 2, 2, 1, 1}},  // dilation, non-square kernel
       {{2, 3, 4, 3}, {2, 3, 1, 1}, {}},                           // pointwise GEMM
       {{2, 3, 6, 5}, {3, 1, 3, 3}, {2, 2, 0, 1, 0, 1, 1, 1, 3}},  // depthwise k3, asymmetric pad
@@ -177,7 +191,8 @@ TEST_CASE("gradcheck: conv2d (groups, asymmetric pad, bias, dilation, depthwise,
     auto x = random_var<4>(c.x, ++seed), w = random_var<4>(c.w, ++seed);
     auto b = random_var<1>({c.w[0]}, ++seed);
     const auto a = c.a;
-    auto r = ag::gradcheck([a](V4& xx, V4& ww, V1& bb) { return ag::conv2d(xx, ww, bb, a); }, x, w, b);
+    auto r =
+        ag::gradcheck([a](V4& xx, V4& ww, V1& bb) { return ag::conv2d(xx, ww, bb, a); }, x, w, b);
     CHECK_MESSAGE(r.ok, r.message);
     r = ag::gradcheck([a](V4& xx, V4& ww) { return ag::conv2d(xx, ww, nullptr, a); }, x, w);
     CHECK_MESSAGE(r.ok, r.message);
@@ -187,8 +202,9 @@ TEST_CASE("gradcheck: conv2d (groups, asymmetric pad, bias, dilation, depthwise,
 TEST_CASE("conv2d: shape errors name the shapes") {
   auto x = random_var<4>({2, 6, 5, 5}, 1);
   auto w_bad_groups = random_var<4>({4, 6, 3, 3}, 2);
-  CHECK_THROWS_WITH_AS(ag::conv2d(x, w_bad_groups, nullptr, kn::Conv2dArgs::same_symmetric(1, 1, 4)),
-                       doctest::Contains("not divisible by groups=4"), ras::Error);
+  CHECK_THROWS_WITH_AS(
+      ag::conv2d(x, w_bad_groups, nullptr, kn::Conv2dArgs::same_symmetric(1, 1, 4)),
+      doctest::Contains("not divisible by groups=4"), ras::Error);
   auto w5 = random_var<4>({5, 3, 3, 3}, 3);
   CHECK_THROWS_WITH_AS(ag::conv2d(x, w5, nullptr, kn::Conv2dArgs::same_symmetric(1, 1, 2)),
                        doctest::Contains("O=5"), ras::Error);
@@ -196,11 +212,12 @@ TEST_CASE("conv2d: shape errors name the shapes") {
   CHECK_THROWS_WITH_AS(ag::conv2d(x, w_cin, nullptr, kn::Conv2dArgs::same_symmetric(1, 1, 2)),
                        doctest::Contains("weight shape (4, 4, 3, 3)"), ras::Error);
   auto w_big = random_var<4>({4, 6, 7, 7}, 5);
-  CHECK_THROWS_WITH_AS(ag::conv2d(x, w_big), doctest::Contains("input shape (2, 6, 5, 5)"), ras::Error);
+  CHECK_THROWS_WITH_AS(ag::conv2d(x, w_big), doctest::Contains("input shape (2, 6, 5, 5)"),
+                       ras::Error);
   auto w = random_var<4>({4, 6, 3, 3}, 6);
   auto b = random_var<1>({3}, 7);
-  CHECK_THROWS_WITH_AS(ag::conv2d(x, w, b), doctest::Contains("expected bias of shape (4,) but got (3,)"),
-                       ras::Error);
+  CHECK_THROWS_WITH_AS(ag::conv2d(x, w, b),
+                       doctest::Contains("expected bias of shape (4,) but got (3,)"), ras::Error);
   CHECK_THROWS_AS(ag::conv2d(x, w, nullptr, kn::Conv2dArgs{0, 1}), ras::Error);
 }
 
@@ -209,7 +226,8 @@ namespace {
 // number of taps that land inside the padded image or by those inside the real image.
 T4 avg_pool_ref(const T4& x, const kn::Pool2dArgs& a) {
   const Index H = x.dim(2), W = x.dim(3);
-  const Index ho = (H + 2 * a.pad_h - a.kernel_h) / a.stride_h + 1, wo = (W + 2 * a.pad_w - a.kernel_w) / a.stride_w + 1;
+  const Index ho = (H + 2 * a.pad_h - a.kernel_h) / a.stride_h + 1,
+              wo = (W + 2 * a.pad_w - a.kernel_w) / a.stride_w + 1;
   T4 y({x.dim(0), x.dim(1), ho, wo});
   for (Index n = 0; n < x.dim(0); ++n)
     for (Index c = 0; c < x.dim(1); ++c)
@@ -230,8 +248,8 @@ T4 avg_pool_ref(const T4& x, const kn::Pool2dArgs& a) {
 
 TEST_CASE("avg_pool2d: reference, PyTorch values and gradcheck") {
   const std::vector<kn::Pool2dArgs> cases = {
-      {3, 3, 2, 2, 1, 1, true}, {3, 3, 2, 2, 1, 1, false}, {3, 2, 1, 2, 1, 1, true},
-      {3, 2, 1, 2, 1, 1, false}, {2, 2, 2, 2, 0, 0, true}, {1, 3, 1, 3, 0, 1, false},
+      {3, 3, 2, 2, 1, 1, true},  {3, 3, 2, 2, 1, 1, false}, {3, 2, 1, 2, 1, 1, true},
+      {3, 2, 1, 2, 1, 1, false}, {2, 2, 2, 2, 0, 0, true},  {1, 3, 1, 3, 0, 1, false},
   };
   for (const auto& a : cases) {
     auto x = random_var<4>({2, 3, 7, 5}, 11);
@@ -247,21 +265,46 @@ TEST_CASE("avg_pool2d: reference, PyTorch values and gradcheck") {
   const std::vector<double> incl = {-0.4444444444444444, -1.2222222222222223, -0.8888888888888888,
                                     -0.4444444444444444, -1.7777777777777777, -1.4444444444444444,
                                     -0.5555555555555556, -0.3333333333333333, -0.2222222222222222};
-  const std::vector<double> excl = {-1.0, -1.8333333333333333, -1.3333333333333333, -0.6666666666666666,
-                                    -1.7777777777777777, -1.4444444444444444, -1.25, -0.5,
+  const std::vector<double> excl = {-1.0,
+                                    -1.8333333333333333,
+                                    -1.3333333333333333,
+                                    -0.6666666666666666,
+                                    -1.7777777777777777,
+                                    -1.4444444444444444,
+                                    -1.25,
+                                    -0.5,
                                     -0.3333333333333333};
-  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 2, 1, true)).value(), T4::from({1, 1, 3, 3}, incl)) < 1e-14);
-  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 2, 1, false)).value(), T4::from({1, 1, 3, 3}, excl)) < 1e-14);
-  const std::vector<double> rect = {-0.5, -1.75, -1.75, -0.5, -1.0, -1.8333333333333333, -0.6666666666666666,
-                                    1.0, 0.3333333333333333, -1.5, -1.6666666666666667, -1.0,
-                                    -2.3333333333333335, -1.5, 0.6666666666666666, 0.3333333333333333, -2.5,
-                                    -1.25, 0.25, -1.5};
-  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs{3, 2, 1, 2, 1, 1, false}).value(), T4::from({1, 1, 5, 4}, rect)) < 1e-14);
+  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 2, 1, true)).value(),
+                     T4::from({1, 1, 3, 3}, incl)) < 1e-14);
+  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 2, 1, false)).value(),
+                     T4::from({1, 1, 3, 3}, excl)) < 1e-14);
+  const std::vector<double> rect = {-0.5,
+                                    -1.75,
+                                    -1.75,
+                                    -0.5,
+                                    -1.0,
+                                    -1.8333333333333333,
+                                    -0.6666666666666666,
+                                    1.0,
+                                    0.3333333333333333,
+                                    -1.5,
+                                    -1.6666666666666667,
+                                    -1.0,
+                                    -2.3333333333333335,
+                                    -1.5,
+                                    0.6666666666666666,
+                                    0.3333333333333333,
+                                    -2.5,
+                                    -1.25,
+                                    0.25,
+                                    -1.5};
+  CHECK(max_abs_diff(ag::avg_pool2d(x, kn::Pool2dArgs{3, 2, 1, 2, 1, 1, false}).value(),
+                     T4::from({1, 1, 5, 4}, rect)) < 1e-14);
 
-  CHECK_THROWS_WITH_AS(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 1, 2)), doctest::Contains("but got (2, 2)"),
-                       ras::Error);
-  CHECK_THROWS_WITH_AS(ag::avg_pool2d(x, kn::Pool2dArgs::square(7, 1)), doctest::Contains("(1, 1, 5, 6)"),
-                       ras::Error);
+  CHECK_THROWS_WITH_AS(ag::avg_pool2d(x, kn::Pool2dArgs::square(3, 1, 2)),
+                       doctest::Contains("but got (2, 2)"), ras::Error);
+  CHECK_THROWS_WITH_AS(ag::avg_pool2d(x, kn::Pool2dArgs::square(7, 1)),
+                       doctest::Contains("(1, 1, 5, 6)"), ras::Error);
 }
 
 TEST_CASE("interpolate_bilinear: PyTorch values, identity, gradcheck") {
@@ -275,15 +318,57 @@ TEST_CASE("interpolate_bilinear: PyTorch values, identity, gradcheck") {
     std::vector<double> values;
   };
   const std::vector<Expected> expected = {
-      {4, 5, false, {-3.0, -2.3, -0.5, 0.39999999999999947, -1.0, -1.75, -0.6124999999999998, -0.5,
-                     -1.2875000000000003, -2.25, -1.375, 0.2875000000000002, -0.3125, -1.8125,
-                     -2.2500000000000004, -2.0, 0.10000000000000016, 0.0, -1.0, -1.0}},
-      {4, 5, true, {-3.0, -2.25, -0.5, 0.5, -1.0, -1.6666666666666665, -0.41666666666666663, -0.5,
-                    -1.3333333333333333, -2.333333333333333, -1.3333333333333333, 0.41666666666666663,
-                    -0.33333333333333337, -1.8333333333333333, -2.333333333333333, -2.0, 0.25, 0.0, -1.0,
-                    -1.0}},
-      {2, 3, false, {-2.291666666666667, -0.5, -1.2083333333333328, -1.2916666666666667, -0.125,
-                     -1.4583333333333333}},
+      {4,
+       5,
+       false,
+       {-3.0,
+        -2.3,
+        -0.5,
+        0.39999999999999947,
+        -1.0,
+        -1.75,
+        -0.6124999999999998,
+        -0.5,
+        -1.2875000000000003,
+        -2.25,
+        -1.375,
+        0.2875000000000002,
+        -0.3125,
+        -1.8125,
+        -2.2500000000000004,
+        -2.0,
+        0.10000000000000016,
+        0.0,
+        -1.0,
+        -1.0}},
+      {4,
+       5,
+       true,
+       {-3.0,
+        -2.25,
+        -0.5,
+        0.5,
+        -1.0,
+        -1.6666666666666665,
+        -0.41666666666666663,
+        -0.5,
+        -1.3333333333333333,
+        -2.333333333333333,
+        -1.3333333333333333,
+        0.41666666666666663,
+        -0.33333333333333337,
+        -1.8333333333333333,
+        -2.333333333333333,
+        -2.0,
+        0.25,
+        0.0,
+        -1.0,
+        -1.0}},
+      {2,
+       3,
+       false,
+       {-2.291666666666667, -0.5, -1.2083333333333328, -1.2916666666666667, -0.125,
+        -1.4583333333333333}},
       {2, 3, true, {-3.0, -0.5, -1.0, -2.0, 0.0, -1.0}},
   };
   for (const auto& e : expected) {
@@ -299,10 +384,12 @@ TEST_CASE("interpolate_bilinear: PyTorch values, identity, gradcheck") {
     for (auto hw : {std::pair<Index, Index>{7, 5}, {2, 3}, {1, 1}, {5, 2}}) {
       CAPTURE(ac);
       CAPTURE(hw.first);
-      auto r = ag::gradcheck([=](V4& t) { return ag::interpolate_bilinear(t, hw.first, hw.second, ac); }, v);
+      auto r = ag::gradcheck(
+          [=](V4& t) { return ag::interpolate_bilinear(t, hw.first, hw.second, ac); }, v);
       CHECK_MESSAGE(r.ok, r.message);
     }
-  CHECK_THROWS_WITH_AS(ag::interpolate_bilinear(v, 0, 3, true), doctest::Contains("0x3"), ras::Error);
+  CHECK_THROWS_WITH_AS(ag::interpolate_bilinear(v, 0, 3, true), doctest::Contains("0x3"),
+                       ras::Error);
 }
 
 TEST_CASE("conv, pool, bilinear: float smoke test against the double reference") {

@@ -39,12 +39,16 @@ inline Var<S, 4, D> conv2d(const Var<S, 4, D>& x, const Var<S, 4, D>& weight,
   // db += sum of dy over N, H', W'.
   record(out, [x, weight, bv, args, depthwise](const Tensor<S, 4, D>& dy) mutable {
     if (x.requires_grad()) {
-      if (depthwise) kernels::depthwise_conv2d_backward_data(dy, weight.value(), x.grad(), args);
-      else kernels::conv2d_backward_data(dy, weight.value(), x.grad(), args);
+      if (depthwise)
+        kernels::depthwise_conv2d_backward_data(dy, weight.value(), x.grad(), args);
+      else
+        kernels::conv2d_backward_data(dy, weight.value(), x.grad(), args);
     }
     if (weight.requires_grad()) {
-      if (depthwise) kernels::depthwise_conv2d_backward_weight(dy, x.value(), weight.grad(), args);
-      else kernels::conv2d_backward_weight(dy, x.value(), weight.grad(), args);
+      if (depthwise)
+        kernels::depthwise_conv2d_backward_weight(dy, x.value(), weight.grad(), args);
+      else
+        kernels::conv2d_backward_weight(dy, x.value(), weight.grad(), args);
     }
     if (bv && bv->requires_grad()) kernels::conv2d_backward_bias(dy, bv->grad());
   });
@@ -52,8 +56,8 @@ inline Var<S, 4, D> conv2d(const Var<S, 4, D>& x, const Var<S, 4, D>& weight,
 }
 
 template <class S, class D>
-inline Var<S, 4, D> conv2d(const Var<S, 4, D>& x, const Var<S, 4, D>& weight, const Var<S, 1, D>& bias,
-                           const Conv2dArgs& args = {}) {
+inline Var<S, 4, D> conv2d(const Var<S, 4, D>& x, const Var<S, 4, D>& weight,
+                           const Var<S, 1, D>& bias, const Conv2dArgs& args = {}) {
   return conv2d(x, weight, &bias, args);
 }
 

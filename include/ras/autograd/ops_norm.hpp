@@ -21,7 +21,8 @@ namespace ras::autograd {
 //   the running tensors may both be empty in training (track_running_stats=False).
 // eval: normalise with the running statistics.
 template <class S, int R, class D>
-inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t<Var<S, 1, D>>* weight,
+inline Var<S, R, D> batch_norm(const Var<S, R, D>& x,
+                               const std::type_identity_t<Var<S, 1, D>>* weight,
                                const std::type_identity_t<Var<S, 1, D>>* bias,
                                Tensor<S, 1, D>& running_mean, Tensor<S, 1, D>& running_var,
                                bool training, std::type_identity_t<S> momentum,
@@ -30,10 +31,12 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t
   const Index C = x.dim(1), M = C == 0 ? 0 : x.numel() / C;
   if (weight)
     RAS_CHECK(weight->shape() == Shape<1>{C}, "batch_norm: expected weight of shape (", C,
-              ",) but got ", shape_string(weight->shape()), " for input shape ", shape_string(x.shape()));
+              ",) but got ", shape_string(weight->shape()), " for input shape ",
+              shape_string(x.shape()));
   if (bias)
-    RAS_CHECK(bias->shape() == Shape<1>{C}, "batch_norm: expected bias of shape (", C, ",) but got ",
-              shape_string(bias->shape()), " for input shape ", shape_string(x.shape()));
+    RAS_CHECK(bias->shape() == Shape<1>{C}, "batch_norm: expected bias of shape (", C,
+              ",) but got ", shape_string(bias->shape()), " for input shape ",
+              shape_string(x.shape()));
   const bool track = !(training && running_mean.empty() && running_var.empty());
   if (track)
     RAS_CHECK(running_mean.shape() == Shape<1>{C} && running_var.shape() == Shape<1>{C},
@@ -41,8 +44,10 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t
               shape_string(running_mean.shape()), " and ", shape_string(running_var.shape()),
               " for input shape ", shape_string(x.shape()));
   if (training)
-    RAS_CHECK(M > 1, "batch_norm: expected more than 1 value per channel when training but got input shape ",
-              shape_string(x.shape()));
+    RAS_CHECK(
+        M > 1,
+        "batch_norm: expected more than 1 value per channel when training but got input shape ",
+        shape_string(x.shape()));
 
   auto mean = std::make_shared<Tensor<S, 1, D>>(Shape<1>{C});
   auto rstd = std::make_shared<Tensor<S, 1, D>>(Shape<1>{C});
@@ -53,7 +58,8 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t
       rstd->data()[c] = S(1) / std::sqrt(var.data()[c] + eps);
       if (!track) continue;
       const S unbiased = var.data()[c] * S(M) / S(M - 1);
-      running_mean.data()[c] = (S(1) - momentum) * running_mean.data()[c] + momentum * mean->data()[c];
+      running_mean.data()[c] =
+          (S(1) - momentum) * running_mean.data()[c] + momentum * mean->data()[c];
       running_var.data()[c] = (S(1) - momentum) * running_var.data()[c] + momentum * unbiased;
     }
   } else {
@@ -64,7 +70,8 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t
   }
   auto y = kernels::batch_norm_forward(x.value(), *mean, *rstd, weight ? &weight->value() : nullptr,
                                        bias ? &bias->value() : nullptr);
-  const bool track_grad = needs_grad(x) || (weight && needs_grad(*weight)) || (bias && needs_grad(*bias));
+  const bool track_grad =
+      needs_grad(x) || (weight && needs_grad(*weight)) || (bias && needs_grad(*bias));
   Var<S, R, D> out(std::move(y), track_grad);
   std::optional<Var<S, 1, D>> wv, bv;
   if (weight) wv = *weight;
@@ -84,22 +91,26 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x, const std::type_identity_t
 // x: (..., C), weight, bias: (C) or nullptr -> (..., C), normalised over the last axis
 // (biased variance), then scaled and shifted.
 template <class S, int R, class D>
-inline Var<S, R, D> layer_norm(const Var<S, R, D>& x, const std::type_identity_t<Var<S, 1, D>>* weight,
+inline Var<S, R, D> layer_norm(const Var<S, R, D>& x,
+                               const std::type_identity_t<Var<S, 1, D>>* weight,
                                const std::type_identity_t<Var<S, 1, D>>* bias,
                                std::type_identity_t<S> eps = S(1e-5)) {
   static_assert(R >= 1, "layer_norm: input needs at least one dimension");
   const Index C = x.dim(R - 1), rows = C == 0 ? 0 : x.numel() / C;
   if (weight)
     RAS_CHECK(weight->shape() == Shape<1>{C}, "layer_norm: expected weight of shape (", C,
-              ",) but got ", shape_string(weight->shape()), " for input shape ", shape_string(x.shape()));
+              ",) but got ", shape_string(weight->shape()), " for input shape ",
+              shape_string(x.shape()));
   if (bias)
-    RAS_CHECK(bias->shape() == Shape<1>{C}, "layer_norm: expected bias of shape (", C, ",) but got ",
-              shape_string(bias->shape()), " for input shape ", shape_string(x.shape()));
+    RAS_CHECK(bias->shape() == Shape<1>{C}, "layer_norm: expected bias of shape (", C,
+              ",) but got ", shape_string(bias->shape()), " for input shape ",
+              shape_string(x.shape()));
   auto mean = std::make_shared<Tensor<S, 1, D>>(Tensor<S, 1, D>::uninitialized({rows}));
   auto rstd = std::make_shared<Tensor<S, 1, D>>(Tensor<S, 1, D>::uninitialized({rows}));
   auto y = kernels::layer_norm_forward(x.value(), weight ? &weight->value() : nullptr,
                                        bias ? &bias->value() : nullptr, S(eps), *mean, *rstd);
-  const bool track_grad = needs_grad(x) || (weight && needs_grad(*weight)) || (bias && needs_grad(*bias));
+  const bool track_grad =
+      needs_grad(x) || (weight && needs_grad(*weight)) || (bias && needs_grad(*bias));
   Var<S, R, D> out(std::move(y), track_grad);
   std::optional<Var<S, 1, D>> wv, bv;
   if (weight) wv = *weight;

@@ -27,7 +27,8 @@ inline Var<S, 4, D> avg_pool2d(const Var<S, 4, D>& x, const Pool2dArgs& args) {
 template <class S, class D>
 inline Var<S, 4, D> interpolate_bilinear(const Var<S, 4, D>& x, Index out_h, Index out_w,
                                          bool align_corners) {
-  auto out = make_output(kernels::interpolate_bilinear_forward(x.value(), out_h, out_w, align_corners), x);
+  auto out =
+      make_output(kernels::interpolate_bilinear_forward(x.value(), out_h, out_w, align_corners), x);
   // y[i, j] = sum of the four taps l_h * l_w * x[h, w]: dx[h, w] += l_h * l_w * dy[i, j].
   record(out, [x, align_corners](const Tensor<S, 4, D>& dy) mutable {
     kernels::interpolate_bilinear_backward(dy, x.grad(), align_corners);

@@ -32,8 +32,8 @@ struct Conv2dArgs {
 
 // Output extent of a convolution or pooling window along one axis (0 when the window never fits):
 // floor((in + pad_begin + pad_end - dilation * (kernel - 1) - 1) / stride) + 1.
-inline Index conv2d_output_size(Index in, Index kernel, Index stride, Index pad_begin, Index pad_end,
-                                Index dilation = 1) {
+inline Index conv2d_output_size(Index in, Index kernel, Index stride, Index pad_begin,
+                                Index pad_end, Index dilation = 1) {
   const Index span = in + pad_begin + pad_end - dilation * (kernel - 1) - 1;
   return span < 0 ? 0 : span / stride + 1;
 }
@@ -53,34 +53,39 @@ inline Conv2dGeometry conv2d_geometry(const Shape<4>& x, const Shape<4>& w, cons
   const std::string shapes =
       " (input shape " + shape_string(x) + ", weight shape " + shape_string(w) + ")";
   RAS_CHECK(a.stride_h >= 1 && a.stride_w >= 1 && a.dilation_h >= 1 && a.dilation_w >= 1,
-            "conv2d: expected stride and dilation >= 1 but got stride (", a.stride_h, ", ", a.stride_w,
-            "), dilation (", a.dilation_h, ", ", a.dilation_w, ")");
+            "conv2d: expected stride and dilation >= 1 but got stride (", a.stride_h, ", ",
+            a.stride_w, "), dilation (", a.dilation_h, ", ", a.dilation_w, ")");
   RAS_CHECK(a.pad_top >= 0 && a.pad_bottom >= 0 && a.pad_left >= 0 && a.pad_right >= 0,
-            "conv2d: expected non-negative padding but got (top, bottom, left, right) = (", a.pad_top,
-            ", ", a.pad_bottom, ", ", a.pad_left, ", ", a.pad_right, ")");
+            "conv2d: expected non-negative padding but got (top, bottom, left, right) = (",
+            a.pad_top, ", ", a.pad_bottom, ", ", a.pad_left, ", ", a.pad_right, ")");
   RAS_CHECK(a.groups >= 1, "conv2d: expected groups >= 1 but got ", a.groups);
   Conv2dGeometry g;
   g.batch = x[0], g.in_channels = x[1], g.in_h = x[2], g.in_w = x[3];
   g.out_channels = w[0], g.kernel_h = w[2], g.kernel_w = w[3], g.groups = a.groups;
-  RAS_CHECK(g.kernel_h >= 1 && g.kernel_w >= 1, "conv2d: expected a kernel of at least 1x1", shapes);
+  RAS_CHECK(g.kernel_h >= 1 && g.kernel_w >= 1, "conv2d: expected a kernel of at least 1x1",
+            shapes);
   RAS_CHECK(g.in_channels % a.groups == 0, "conv2d: input channels C=", g.in_channels,
             " are not divisible by groups=", a.groups, shapes);
   RAS_CHECK(g.out_channels % a.groups == 0, "conv2d: output channels O=", g.out_channels,
             " are not divisible by groups=", a.groups, shapes);
-  RAS_CHECK(w[1] == g.in_channels / a.groups, "conv2d: expected weight in-channels C/groups=",
-            g.in_channels / a.groups, " but got ", w[1], shapes);
-  g.out_h = conv2d_output_size(g.in_h, g.kernel_h, a.stride_h, a.pad_top, a.pad_bottom, a.dilation_h);
-  g.out_w = conv2d_output_size(g.in_w, g.kernel_w, a.stride_w, a.pad_left, a.pad_right, a.dilation_w);
+  RAS_CHECK(w[1] == g.in_channels / a.groups,
+            "conv2d: expected weight in-channels C/groups=", g.in_channels / a.groups, " but got ",
+            w[1], shapes);
+  g.out_h =
+      conv2d_output_size(g.in_h, g.kernel_h, a.stride_h, a.pad_top, a.pad_bottom, a.dilation_h);
+  g.out_w =
+      conv2d_output_size(g.in_w, g.kernel_w, a.stride_w, a.pad_left, a.pad_right, a.dilation_w);
   RAS_CHECK(g.out_h >= 1 && g.out_w >= 1, "conv2d: expected an output of at least 1x1 but got ",
-            g.out_h, "x", g.out_w, " with padding (", a.pad_top, ", ", a.pad_bottom, ", ", a.pad_left,
-            ", ", a.pad_right, ") and dilation (", a.dilation_h, ", ", a.dilation_w, ")", shapes);
+            g.out_h, "x", g.out_w, " with padding (", a.pad_top, ", ", a.pad_bottom, ", ",
+            a.pad_left, ", ", a.pad_right, ") and dilation (", a.dilation_h, ", ", a.dilation_w,
+            ")", shapes);
   return g;
 }
 
 namespace detail {
 inline bool conv2d_is_pointwise(const Conv2dGeometry& g, const Conv2dArgs& a) {
-  return g.kernel_h == 1 && g.kernel_w == 1 && a.stride_h == 1 && a.stride_w == 1 && a.pad_top == 0 &&
-         a.pad_bottom == 0 && a.pad_left == 0 && a.pad_right == 0;
+  return g.kernel_h == 1 && g.kernel_w == 1 && a.stride_h == 1 && a.stride_w == 1 &&
+         a.pad_top == 0 && a.pad_bottom == 0 && a.pad_left == 0 && a.pad_right == 0;
 }
 
 inline Im2colGeometry conv2d_im2col_geometry(const Conv2dGeometry& g, const Conv2dArgs& a) {
@@ -107,7 +112,8 @@ inline Index conv2d_chunks(Index batch) {
 template <class S, class D>
 inline Tensor<S, 4, D> conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 4, D>& w,
                                       const Tensor<S, 1, D>* bias, const Conv2dArgs& a) {
-  static_assert(is_cpu_device<D>, "conv2d_forward: only the Cpu device is implemented in this build");
+  static_assert(is_cpu_device<D>,
+                "conv2d_forward: only the Cpu device is implemented in this build");
   const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), a);
   const Index N = g.batch, C = g.in_channels, O = g.out_channels, P = g.out_h * g.out_w;
   const Index Cg = g.group_in(), Og = g.group_out(), K = Cg * g.kernel_h * g.kernel_w;
@@ -118,7 +124,8 @@ inline Tensor<S, 4, D> conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 
   auto y = Tensor<S, 4, D>::uninitialized({N, O, g.out_h, g.out_w});
   const S* bd = bias ? bias->data() : nullptr;
 #pragma omp parallel for schedule(static)
-  for (Index p = 0; p < N * O; ++p) std::fill(y.data() + p * P, y.data() + (p + 1) * P, bd ? bd[p % O] : S(0));
+  for (Index p = 0; p < N * O; ++p)
+    std::fill(y.data() + p * P, y.data() + (p + 1) * P, bd ? bd[p % O] : S(0));
 
   const bool pointwise = detail::conv2d_is_pointwise(g, a);
   const Im2colGeometry ig = detail::conv2d_im2col_geometry(g, a);
@@ -136,8 +143,8 @@ inline Tensor<S, 4, D> conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 
       for (Index gr = 0; gr < g.groups; ++gr) {
         const S* xs = xd + (n * C + gr * Cg) * HW;
         if (!pointwise) im2col(xs, ig, col, !outer);
-        detail::gemm_cpu<S>(false, false, Og, P, K, S(1), wd + gr * Og * K, K, pointwise ? xs : col, P,
-                            S(1), yd + (n * O + gr * Og) * P, P);
+        detail::gemm_cpu<S>(false, false, Og, P, K, S(1), wd + gr * Og * K, K, pointwise ? xs : col,
+                            P, S(1), yd + (n * O + gr * Og) * P, P);
       }
     }
   }

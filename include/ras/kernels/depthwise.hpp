@@ -21,12 +21,14 @@ struct DepthwisePlane {
 };
 
 inline DepthwisePlane depthwise_plane(const Conv2dGeometry& g, const Conv2dArgs& a) {
-  DepthwisePlane p{g.in_h, g.in_w, g.out_h, g.out_w, g.kernel_h, g.kernel_w, a.stride_h, a.stride_w,
-                   a.pad_top, a.pad_left, a.dilation_h, a.dilation_w, 0, 0};
+  DepthwisePlane p{g.in_h,       g.in_w,       g.out_h,    g.out_w,   g.kernel_h,
+                   g.kernel_w,   a.stride_h,   a.stride_w, a.pad_top, a.pad_left,
+                   a.dilation_h, a.dilation_w, 0,          0};
   // Interior: ox * sw - pl >= 0 and ox * sw - pl + (kw - 1) * dw <= W - 1.
   const Index last = g.in_w - 1 + a.pad_left - (g.kernel_w - 1) * a.dilation_w;
   p.interior_lo = std::min(g.out_w, (a.pad_left + a.stride_w - 1) / a.stride_w);
-  p.interior_hi = std::max(p.interior_lo, std::min(g.out_w, last < 0 ? Index(0) : last / a.stride_w + 1));
+  p.interior_hi =
+      std::max(p.interior_lo, std::min(g.out_w, last < 0 ? Index(0) : last / a.stride_w + 1));
   return p;
 }
 
@@ -105,7 +107,8 @@ inline void depthwise_forward_planes(const S* x, const S* w, const S* bias, S* y
 #pragma omp parallel for schedule(static)
   for (Index q = 0; q < N * C; ++q) {
     const Index c = q % C;
-    depthwise_plane_forward<K>(x + q * in_size, w + c * kk, bias ? bias[c] : S(0), y + q * out_size, p);
+    depthwise_plane_forward<K>(x + q * in_size, w + c * kk, bias ? bias[c] : S(0), y + q * out_size,
+                               p);
   }
 }
 
@@ -142,9 +145,15 @@ inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const 
   const auto p = detail::depthwise_plane(g, a);
   const S* b = bias ? bias->data() : nullptr;
   switch (detail::depthwise_fixed_kernel(p)) {
-    case 3: detail::depthwise_forward_planes<3>(x.data(), w.data(), b, y.data(), N, C, p); break;
-    case 5: detail::depthwise_forward_planes<5>(x.data(), w.data(), b, y.data(), N, C, p); break;
-    default: detail::depthwise_forward_planes<0>(x.data(), w.data(), b, y.data(), N, C, p); break;
+    case 3:
+      detail::depthwise_forward_planes<3>(x.data(), w.data(), b, y.data(), N, C, p);
+      break;
+    case 5:
+      detail::depthwise_forward_planes<5>(x.data(), w.data(), b, y.data(), N, C, p);
+      break;
+    default:
+      detail::depthwise_forward_planes<0>(x.data(), w.data(), b, y.data(), N, C, p);
+      break;
   }
   return y;
 }
@@ -153,16 +162,23 @@ inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const 
 template <class S, class D>
 inline void depthwise_conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& w,
                                            Tensor<S, 4, D>& dx, const Conv2dArgs& a) {
-  static_assert(is_cpu_device<D>, "depthwise_conv2d_backward_data: only the Cpu device is implemented");
+  static_assert(is_cpu_device<D>,
+                "depthwise_conv2d_backward_data: only the Cpu device is implemented");
   const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), a);
   detail::depthwise_check(g, "depthwise_conv2d_backward_data");
   const Index N = g.batch, C = g.in_channels;
   check_same_shape<4>({N, C, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_data: dy");
   const auto p = detail::depthwise_plane(g, a);
   switch (detail::depthwise_fixed_kernel(p)) {
-    case 3: detail::depthwise_backward_data_planes<3>(dy.data(), w.data(), dx.data(), N, C, p); break;
-    case 5: detail::depthwise_backward_data_planes<5>(dy.data(), w.data(), dx.data(), N, C, p); break;
-    default: detail::depthwise_backward_data_planes<0>(dy.data(), w.data(), dx.data(), N, C, p); break;
+    case 3:
+      detail::depthwise_backward_data_planes<3>(dy.data(), w.data(), dx.data(), N, C, p);
+      break;
+    case 5:
+      detail::depthwise_backward_data_planes<5>(dy.data(), w.data(), dx.data(), N, C, p);
+      break;
+    default:
+      detail::depthwise_backward_data_planes<0>(dy.data(), w.data(), dx.data(), N, C, p);
+      break;
   }
 }
 
@@ -171,7 +187,8 @@ inline void depthwise_conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tens
 template <class S, class D>
 inline void depthwise_conv2d_backward_weight(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& x,
                                              Tensor<S, 4, D>& dw, const Conv2dArgs& a) {
-  static_assert(is_cpu_device<D>, "depthwise_conv2d_backward_weight: only the Cpu device is implemented");
+  static_assert(is_cpu_device<D>,
+                "depthwise_conv2d_backward_weight: only the Cpu device is implemented");
   const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), a);
   detail::depthwise_check(g, "depthwise_conv2d_backward_weight");
   const Index N = g.batch, C = g.in_channels;

@@ -26,7 +26,8 @@ struct Im2colGeometry {
 
 namespace detail {
 // Output positions o in [0, out) with 0 <= o * stride + offset < size form [lo, hi) (lo <= hi).
-inline void valid_output_range(Index offset, Index stride, Index size, Index out, Index& lo, Index& hi) {
+inline void valid_output_range(Index offset, Index stride, Index size, Index out, Index& lo,
+                               Index& hi) {
   lo = offset >= 0 ? 0 : (-offset + stride - 1) / stride;
   hi = size - 1 - offset < 0 ? 0 : (size - 1 - offset) / stride + 1;
   lo = std::min(lo, out);

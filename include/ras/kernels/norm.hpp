@@ -31,7 +31,8 @@ inline void channel_layout(const Shape<R>& s, Index& N, Index& C, Index& L) {
 // x: (N, C, ...) -> mean: (C), var: (C), overwritten; var is the biased variance (divided by
 // N * prod(...)), computed in two passes.
 template <class S, int R, class D>
-inline void batch_norm_statistics(const Tensor<S, R, D>& x, Tensor<S, 1, D>& mean, Tensor<S, 1, D>& var) {
+inline void batch_norm_statistics(const Tensor<S, R, D>& x, Tensor<S, 1, D>& mean,
+                                  Tensor<S, 1, D>& var) {
   static_assert(is_cpu_device<D>, "batch_norm_statistics: only the Cpu device is implemented");
   static_assert(R >= 2, "batch_norm_statistics: input needs a channel axis");
   Index N, C, L;
@@ -62,7 +63,8 @@ inline void batch_norm_statistics(const Tensor<S, R, D>& x, Tensor<S, 1, D>& mea
 // y = (x - mean[c]) * rstd[c] * weight[c] + bias[c]
 template <class S, int R, class D>
 inline Tensor<S, R, D> batch_norm_forward(const Tensor<S, R, D>& x, const Tensor<S, 1, D>& mean,
-                                          const Tensor<S, 1, D>& rstd, const Tensor<S, 1, D>* weight,
+                                          const Tensor<S, 1, D>& rstd,
+                                          const Tensor<S, 1, D>* weight,
                                           const Tensor<S, 1, D>* bias) {
   static_assert(is_cpu_device<D>, "batch_norm_forward: only the Cpu device is implemented");
   Index N, C, L;
@@ -90,8 +92,9 @@ inline Tensor<S, R, D> batch_norm_forward(const Tensor<S, R, D>& x, const Tensor
 template <class S, int R, class D>
 inline void batch_norm_backward(const Tensor<S, R, D>& dy, const Tensor<S, R, D>& x,
                                 const Tensor<S, 1, D>& mean, const Tensor<S, 1, D>& rstd,
-                                const Tensor<S, 1, D>* weight, bool batch_stats, Tensor<S, R, D>* dx,
-                                Tensor<S, 1, D>* dweight, Tensor<S, 1, D>* dbias) {
+                                const Tensor<S, 1, D>* weight, bool batch_stats,
+                                Tensor<S, R, D>* dx, Tensor<S, 1, D>* dweight,
+                                Tensor<S, 1, D>* dbias) {
   static_assert(is_cpu_device<D>, "batch_norm_backward: only the Cpu device is implemented");
   check_same_shape<R>(x.shape(), dy.shape(), "batch_norm_backward: dy");
   if (dx) check_same_shape<R>(x.shape(), dx->shape(), "batch_norm_backward: dx");

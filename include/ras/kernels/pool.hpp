@@ -18,7 +18,8 @@ struct Pool2dArgs {
   bool count_include_pad = true;
 
   // nn.AvgPool2d(kernel, stride, padding, count_include_pad=...) with square arguments.
-  static Pool2dArgs square(Index kernel, Index stride, Index pad = 0, bool count_include_pad = true) {
+  static Pool2dArgs square(Index kernel, Index stride, Index pad = 0,
+                           bool count_include_pad = true) {
     return Pool2dArgs{kernel, kernel, stride, stride, pad, pad, count_include_pad};
   }
 };
@@ -26,15 +27,16 @@ struct Pool2dArgs {
 // x: (N, C, H, W) -> (H', W'), validated as PyTorch does (pad at most half the kernel).
 inline std::pair<Index, Index> avg_pool2d_output_size(const Shape<4>& x, const Pool2dArgs& a) {
   RAS_CHECK(a.kernel_h >= 1 && a.kernel_w >= 1 && a.stride_h >= 1 && a.stride_w >= 1,
-            "avg_pool2d: expected kernel and stride >= 1 but got kernel (", a.kernel_h, ", ", a.kernel_w,
-            "), stride (", a.stride_h, ", ", a.stride_w, ")");
+            "avg_pool2d: expected kernel and stride >= 1 but got kernel (", a.kernel_h, ", ",
+            a.kernel_w, "), stride (", a.stride_h, ", ", a.stride_w, ")");
   RAS_CHECK(a.pad_h >= 0 && a.pad_w >= 0 && a.pad_h <= a.kernel_h / 2 && a.pad_w <= a.kernel_w / 2,
             "avg_pool2d: expected padding between 0 and half the kernel (", a.kernel_h / 2, ", ",
             a.kernel_w / 2, ") but got (", a.pad_h, ", ", a.pad_w, ")");
   const Index oh = conv2d_output_size(x[2], a.kernel_h, a.stride_h, a.pad_h, a.pad_h);
   const Index ow = conv2d_output_size(x[3], a.kernel_w, a.stride_w, a.pad_w, a.pad_w);
-  RAS_CHECK(oh >= 1 && ow >= 1, "avg_pool2d: expected an output of at least 1x1 but got ", oh, "x", ow,
-            " for input shape ", shape_string(x), " and kernel (", a.kernel_h, ", ", a.kernel_w, ")");
+  RAS_CHECK(oh >= 1 && ow >= 1, "avg_pool2d: expected an output of at least 1x1 but got ", oh, "x",
+            ow, " for input shape ", shape_string(x), " and kernel (", a.kernel_h, ", ", a.kernel_w,
+            ")");
   return {oh, ow};
 }
 
@@ -52,7 +54,8 @@ inline PoolWindow pool_window(Index o, Index kernel, Index stride, Index pad, In
   return {begin, end, padded};
 }
 inline Index pool_divisor(const PoolWindow& h, const PoolWindow& w, bool count_include_pad) {
-  return count_include_pad ? h.padded_count * w.padded_count : (h.end - h.begin) * (w.end - w.begin);
+  return count_include_pad ? h.padded_count * w.padded_count
+                           : (h.end - h.begin) * (w.end - w.begin);
 }
 }  // namespace detail
 
@@ -85,7 +88,8 @@ inline Tensor<S, 4, D> avg_pool2d_forward(const Tensor<S, 4, D>& x, const Pool2d
 
 // dy: (N, C, H', W') -> dx: (N, C, H, W), ADDED into dx.
 template <class S, class D>
-inline void avg_pool2d_backward(const Tensor<S, 4, D>& dy, Tensor<S, 4, D>& dx, const Pool2dArgs& a) {
+inline void avg_pool2d_backward(const Tensor<S, 4, D>& dy, Tensor<S, 4, D>& dx,
+                                const Pool2dArgs& a) {
   static_assert(is_cpu_device<D>, "avg_pool2d_backward: only the Cpu device is implemented");
   const auto [oh, ow] = avg_pool2d_output_size(dx.shape(), a);
   check_same_shape<4>({dx.dim(0), dx.dim(1), oh, ow}, dy.shape(), "avg_pool2d_backward: dy");

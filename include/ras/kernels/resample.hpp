@@ -53,12 +53,14 @@ inline LinearTaps<S> linear_taps(Index in, Index out, bool align_corners) {
 
 // x: (N, C, H, W) -> (N, C, out_h, out_w)
 template <class S, class D>
-inline Tensor<S, 4, D> interpolate_bilinear_forward(const Tensor<S, 4, D>& x, Index out_h, Index out_w,
-                                                    bool align_corners) {
-  static_assert(is_cpu_device<D>, "interpolate_bilinear_forward: only the Cpu device is implemented");
+inline Tensor<S, 4, D> interpolate_bilinear_forward(const Tensor<S, 4, D>& x, Index out_h,
+                                                    Index out_w, bool align_corners) {
+  static_assert(is_cpu_device<D>,
+                "interpolate_bilinear_forward: only the Cpu device is implemented");
   const Index H = x.dim(2), W = x.dim(3), NC = x.dim(0) * x.dim(1);
-  RAS_CHECK(out_h >= 1 && out_w >= 1, "interpolate_bilinear: expected an output size of at least 1x1 but got ",
-            out_h, "x", out_w, " for input shape ", shape_string(x.shape()));
+  RAS_CHECK(out_h >= 1 && out_w >= 1,
+            "interpolate_bilinear: expected an output size of at least 1x1 but got ", out_h, "x",
+            out_w, " for input shape ", shape_string(x.shape()));
   RAS_CHECK(H >= 1 && W >= 1, "interpolate_bilinear: expected a non-empty input but got shape ",
             shape_string(x.shape()));
   const auto th = detail::linear_taps<S>(H, out_h, align_corners);
@@ -90,11 +92,13 @@ inline Tensor<S, 4, D> interpolate_bilinear_forward(const Tensor<S, 4, D>& x, In
 template <class S, class D>
 inline void interpolate_bilinear_backward(const Tensor<S, 4, D>& dy, Tensor<S, 4, D>& dx,
                                           bool align_corners) {
-  static_assert(is_cpu_device<D>, "interpolate_bilinear_backward: only the Cpu device is implemented");
+  static_assert(is_cpu_device<D>,
+                "interpolate_bilinear_backward: only the Cpu device is implemented");
   const Index H = dx.dim(2), W = dx.dim(3), NC = dx.dim(0) * dx.dim(1);
   const Index out_h = dy.dim(2), out_w = dy.dim(3);
-  RAS_CHECK(dy.dim(0) == dx.dim(0) && dy.dim(1) == dx.dim(1), "interpolate_bilinear_backward: dy shape ",
-            shape_string(dy.shape()), " does not match dx shape ", shape_string(dx.shape()));
+  RAS_CHECK(dy.dim(0) == dx.dim(0) && dy.dim(1) == dx.dim(1),
+            "interpolate_bilinear_backward: dy shape ", shape_string(dy.shape()),
+            " does not match dx shape ", shape_string(dx.shape()));
   const auto th = detail::linear_taps<S>(H, out_h, align_corners);
   const auto tw = detail::linear_taps<S>(W, out_w, align_corners);
   const S* dyd = dy.data();

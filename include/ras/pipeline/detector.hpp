@@ -1,0 +1,157 @@
+// ras/pipeline/detector.hpp — a trained RAS model together with its frozen backbone: the object a
+// C++ user holds to score images. Saved as one safetensors file (a run's model.safetensors):
+// "reconstruction.*" parameters plus metadata naming the configuration, the backbone, the path and
+// content hash of its weights and the classes trained on. Also loads an official RAS checkpoint
+// converted by tools/convert_checkpoint.py ("reconstruction.*" and "backbone.*" keys, no metadata).
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "ras/autograd/tape.hpp"
+#include "ras/io/state_dict.hpp"
+#include "ras/model/scoring.hpp"
+#include "ras/nn/ras_model.hpp"
+#include "ras/pipeline/features.hpp"
+
+namespace ras::pipeline {
+
+struct DetectorSource {
+  std::filesystem::path model;         // model.safetensors of a run, a run folder, or a converted checkpoint
+  std::string backbone;                // overrides / supplies the backbone name (needed for official checkpoints)
+  std::filesystem::path weights;       // overrides / supplies the backbone weights file
+  std::filesystem::path feature_cache; // optional feature cache folder
+};
+
+struct ScoredImage {
+  double score = 0;         // max of the 16x16 box-filtered 224x224 map
+  Tensor<float, 2> map;     // (224, 224) anomaly map (or the original size when asked)
+};
+
+class Detector {
+ public:
+  Detector(nn::RasReconstruction<float> model, BackbonePtr backbone, std::string backbone_name,
+           std::filesystem::path weights, std::filesystem::path cache = {})
+      : model_(std::move(model)), backbone_(std::move(backbone)), backbone_name_(std::move(backbone_name)),
+        weights_(std::move(weights)),
+        extractor_(std::make_unique<FeatureExtractor>(*backbone_, backbone_name_ + "-" + hex64(hash_file(weights_)),
+                                                      std::move(cache))) {
+    model_.set_training(false);
+    RAS_CHECK(model_.config().channels == backbone_->neck_channels(), "Detector: the model expects ",
+              model_.config().channels, " feature channels but backbone ", backbone_name_, " gives ",
+              backbone_->neck_channels());
+  }
+
+  static Detector load(const DetectorSource& src) {
+    std::filesystem::path file = src.model;
+    if (std::filesystem::is_directory(file)) file /= "model.safetensors";
+    RAS_CHECK(std::filesystem::exists(file), "model not found: ", file.string());
+    io::SafetensorsFile st(file);
+    const auto& meta = st.metadata();
+    std::string backbone = src.backbone;
+    std::filesystem::path weights = src.weights;
+    nn::RasConfig cfg;
+    if (meta.count("ras.channels")) {
+      cfg = nn::config_from_metadata(meta);
+      if (backbone.empty()) backbone = meta.at("backbone.name");
+      if (weights.empty()) weights = meta.at("backbone.weights");
+    } else {
+      RAS_CHECK(!backbone.empty(), "model ", file.string(),
+                " has no ras metadata (an official checkpoint?): pass --backbone to say which backbone it uses");
+    }
+    BackbonePtr net = make_backbone(backbone);
+    if (!meta.count("ras.channels")) cfg.channels = net->neck_channels();
+    if (weights.empty()) {
+      RAS_CHECK(st.has(first_backbone_key(st)), "model ", file.string(),
+                " holds no backbone weights: pass --weights");
+      weights = file;
+      load_backbone_weights(*net, backbone, file, "backbone.");
+    } else {
+      load_backbone_weights(*net, backbone, weights);
+    }
+    nn::RasReconstruction<float> model(cfg, 0);
+    io::LoadOptions o;
+    o.strict = true;
+    o.prefix = "reconstruction.";
+    io::load_state_dict(model, st, o);
+    return Detector(std::move(model), std::move(net), backbone, weights, src.feature_cache);
+  }
+
+  // Writes the model and everything needed to rebuild the detector (atomically).
+  void save(const std::filesystem::path& file, const std::map<std::string, std::string>& extra = {}) {
+    save_model(model_, file, backbone_name_, weights_, extra);
+  }
+  static void save_model(nn::RasReconstruction<float>& model, const std::filesystem::path& file,
+                         const std::string& backbone, const std::filesystem::path& weights,
+                         const std::map<std::string, std::string>& extra = {}) {
+    io::SafetensorsWriter w;
+    io::add_state_dict(w, model, "reconstruction.");
+    for (const auto& [k, v] : nn::to_metadata(model.config())) w.set_metadata(k, v);
+    w.set_metadata("format", "ras-model");
+    w.set_metadata("backbone.name", backbone);
+    w.set_metadata("backbone.weights", std::filesystem::absolute(weights).string());
+    w.set_metadata("backbone.weights_fnv1a64", hex64(hash_file(weights)));
+    for (const auto& [k, v] : extra) w.set_metadata(k, v);
+    w.write(file);
+  }
+
+  nn::RasReconstruction<float>& model() { return model_; }
+  FeatureExtractor& extractor() { return *extractor_; }
+  const std::string& backbone_name() const { return backbone_name_; }
+  Index image_size() const { return extractor_->image_size(); }
+
+  // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default), in batches.
+  Tensor<float, 4> maps_from_features(const Tensor<float, 4>& features, Index size = 0, Index batch = 16) {
+    if (size <= 0) size = image_size();
+    autograd::InferenceMode no_tape;
+    model_.set_training(false);
+    const Index N = features.dim(0), per = features.numel() / std::max<Index>(N, 1);
+    auto out = Tensor<float, 4>::uninitialized({N, 1, size, size});
+    for (Index n0 = 0; n0 < N; n0 += batch) {
+      const Index n = std::min(batch, N - n0);
+      auto chunk = Tensor<float, 4>::uninitialized({n, features.dim(1), features.dim(2), features.dim(3)});
+      std::copy(features.data() + n0 * per, features.data() + (n0 + n) * per, chunk.data());
+      auto rec = model_(chunk);
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size);
+      std::copy(up.data(), up.data() + up.numel(), out.data() + n0 * size * size);
+    }
+    return out;
+  }
+
+  // One image -> score and 224x224 map (original_size: the map upsampled to the image's own size).
+  ScoredImage score(const std::filesystem::path& image, bool original_size = false) {
+    auto f = extractor_->features(image);
+    auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
+    ScoredImage r;
+    auto map224 = maps_from_features(feats);
+    r.score = model::image_scores(map224)[0];
+    if (original_size) {
+      auto img = io::load_image(image.string());
+      autograd::InferenceMode no_tape;
+      auto rec = model_(feats);
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
+      r.map = std::move(up).reshape<2>({img.height, img.width});
+    } else {
+      r.map = std::move(map224).reshape<2>({image_size(), image_size()});
+    }
+    return r;
+  }
+
+ private:
+  static std::string first_backbone_key(const io::SafetensorsFile& st) {
+    for (const auto& k : st.keys())
+      if (k.rfind("backbone.", 0) == 0) return k;
+    return "backbone.";
+  }
+
+  nn::RasReconstruction<float> model_;
+  BackbonePtr backbone_;
+  std::string backbone_name_;
+  std::filesystem::path weights_;
+  std::unique_ptr<FeatureExtractor> extractor_;
+};
+
+}  // namespace ras::pipeline

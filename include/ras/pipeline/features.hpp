@@ -1,0 +1,91 @@
+// ras/pipeline/features.hpp — images to RAS input features: PIL-bilinear resize to 224, the
+// backbone's normalisation, backbone taps and the MFCN neck -> (C, 14, 14) per image. The
+// backbone is frozen and there is no augmentation, so features are a pure function of (image
+// content, backbone, weights): they are computed once, kept in memory and, when a cache folder is
+// given, stored as <cache>/<backbone>-<weights hash>/<image content hash>.npy.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "ras/io/npy.hpp"
+#include "ras/pipeline/backbones.hpp"
+#include "ras/pipeline/hash.hpp"
+#include "ras/train/progress.hpp"
+
+namespace ras::pipeline {
+
+class FeatureExtractor {
+ public:
+  // backbone_id names the backbone and its weights (e.g. "mobilenet_v2-<hash>"); cache may be empty.
+  FeatureExtractor(nn::Backbone<float>& backbone, std::string backbone_id, std::filesystem::path cache = {},
+                   Index image_size = 224)
+      : backbone_(backbone), id_(std::move(backbone_id)), image_size_(image_size) {
+    if (!cache.empty()) {
+      cache_dir_ = cache / id_;
+      std::filesystem::create_directories(cache_dir_);
+    }
+  }
+
+  Index channels() const { return backbone_.neck_channels(); }
+  Index image_size() const { return image_size_; }
+
+  // The preprocessed network input of one image: (1, 3, size, size).
+  Tensor<float, 4> input(const std::filesystem::path& image) const {
+    return io::preprocess<float>(io::load_image(image.string()), image_size_, input_normalization(backbone_));
+  }
+
+  // One image -> (C, h, w) features (from memory, the cache folder, or the backbone).
+  Tensor<float, 3> features(const std::filesystem::path& image) {
+    const std::string key = hex64(hash_file(image));
+    if (auto it = memory_.find(key); it != memory_.end()) return it->second.clone();
+    const auto file = cache_dir_.empty() ? std::filesystem::path() : cache_dir_ / (key + ".npy");
+    Tensor<float, 3> f;
+    if (!file.empty() && std::filesystem::exists(file)) {
+      try {
+        f = io::load_npy<float, 3>(file);
+        ++cache_hits_;
+      } catch (const Error&) {
+        f = Tensor<float, 3>();  // a damaged cache entry is recomputed
+      }
+    }
+    if (f.empty()) {
+      auto neck = backbone_.neck(input(image));
+      f = std::move(neck).template reshape<3>({neck.dim(1), neck.dim(2), neck.dim(3)});
+      if (!file.empty()) io::save_npy(file, f);
+      ++computed_;
+    }
+    memory_.emplace(key, f.clone());
+    return f;
+  }
+
+  // Many images -> (N, C, h, w), with a progress bar when `label` is not empty.
+  Tensor<float, 4> features(const std::vector<std::filesystem::path>& images, const std::string& label = "") {
+    RAS_CHECK(!images.empty(), "FeatureExtractor: no images");
+    Tensor<float, 4> out;
+    train::ProgressBar bar(label, static_cast<long>(images.size()), "img");
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      auto f = features(images[i]);
+      if (out.empty()) out = Tensor<float, 4>::uninitialized({Index(images.size()), f.dim(0), f.dim(1), f.dim(2)});
+      check_same_shape<3>({out.dim(1), out.dim(2), out.dim(3)}, f.shape(), "FeatureExtractor: feature map");
+      std::copy(f.data(), f.data() + f.numel(), out.data() + Index(i) * f.numel());
+      if (!label.empty()) bar.update(static_cast<long>(i + 1));
+    }
+    return out;
+  }
+
+  long computed() const { return computed_; }
+  long cache_hits() const { return cache_hits_; }
+
+ private:
+  nn::Backbone<float>& backbone_;
+  std::string id_;
+  Index image_size_;
+  std::filesystem::path cache_dir_;
+  std::map<std::string, Tensor<float, 3>> memory_;
+  long computed_ = 0, cache_hits_ = 0;
+};
+
+}  // namespace ras::pipeline
