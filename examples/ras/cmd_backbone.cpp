@@ -63,25 +63,20 @@ int cmd_features(int argc, char** argv) {
   const auto images = expand_images(a.positional());
   const std::string name = a.get("backbone"), out = a.required("out");
   auto net = ras::pipeline::load_backbone(name, a.required("weights"));
-  const auto norm = ras::pipeline::input_normalization(*net);
-  ras::train::ProgressBar bar("features", static_cast<long>(images.size()), "img");
-  ras::Tensor<float, 4> neck;
+  ras::pipeline::FeatureExtractor extractor(*net, name);
+  auto neck = extractor.features(images, images.size() > 1 ? "features" : "");
   std::vector<ras::Tensor<float, 4>> levels;
-  for (std::size_t i = 0; i < images.size(); ++i) {
-    auto x = ras::io::preprocess<float>(ras::io::load_image(images[i].string()), 224, norm);
-    auto y = net->neck(x);
-    std::vector<ras::Tensor<float, 4>> taps;
-    if (a.has("taps")) taps = net->features(x);
-    if (neck.empty()) {
-      neck = ras::Tensor<float, 4>::uninitialized({ras::Index(images.size()), y.dim(1), y.dim(2), y.dim(3)});
-      if (a.has("taps"))
+  if (a.has("taps")) {
+    ras::train::ProgressBar bar("taps", static_cast<long>(images.size()), "img");
+    for (std::size_t i = 0; i < images.size(); ++i) {
+      auto taps = net->features(extractor.input(images[i]));
+      if (levels.empty())
         for (auto& t : taps)
           levels.push_back(ras::Tensor<float, 4>::uninitialized({ras::Index(images.size()), t.dim(1), t.dim(2), t.dim(3)}));
+      for (std::size_t l = 0; l < levels.size(); ++l)
+        std::copy(taps[l].data(), taps[l].data() + taps[l].numel(), levels[l].data() + ras::Index(i) * taps[l].numel());
+      if (images.size() > 1) bar.update(static_cast<long>(i + 1));
     }
-    std::copy(y.data(), y.data() + y.numel(), neck.data() + ras::Index(i) * y.numel());
-    for (std::size_t l = 0; l < levels.size(); ++l)
-      std::copy(taps[l].data(), taps[l].data() + taps[l].numel(), levels[l].data() + ras::Index(i) * taps[l].numel());
-    if (images.size() > 1) bar.update(static_cast<long>(i + 1));
   }
   ras::io::save_npy(out, neck);
   std::printf("wrote %s %s\n", out.c_str(), ras::shape_string(neck.shape()).c_str());

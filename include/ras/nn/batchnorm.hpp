@@ -44,7 +44,11 @@ class BatchNorm2d {
   }
 
   Index num_features() const { return running_mean.dim(0); }
-  void set_training(bool on) { training_ = on; }
+  // Writes only on a change, so concurrent eval() calls on an already-eval frozen backbone (one
+  // image per thread) only read the flag.
+  void set_training(bool on) {
+    if (training_ != on) training_ = on;
+  }
   bool training() const { return training_; }
 
   // x: (N, C, H, W) -> (N, C, H, W); in training mode also updates the running statistics.

@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,14 +39,22 @@ class FeatureExtractor {
   }
 
   // One image -> (C, h, w) features (from memory, the cache folder, or the backbone).
-  Tensor<float, 3> features(const std::filesystem::path& image) {
+  Tensor<float, 3> features(const std::filesystem::path& image) { return compute_uncached(image); }
+
+ private:
+  // Thread-safe: the memory cache and counters are guarded, the backbone runs in eval mode only.
+  Tensor<float, 3> compute_uncached(const std::filesystem::path& image) {
     const std::string key = hex64(hash_file(image));
-    if (auto it = memory_.find(key); it != memory_.end()) return it->second.clone();
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (auto it = memory_.find(key); it != memory_.end()) return it->second.clone();
+    }
     const auto file = cache_dir_.empty() ? std::filesystem::path() : cache_dir_ / (key + ".npy");
     Tensor<float, 3> f;
     if (!file.empty() && std::filesystem::exists(file)) {
       try {
         f = io::load_npy<float, 3>(file);
+        std::lock_guard<std::mutex> lock(mutex_);
         ++cache_hits_;
       } catch (const Error&) {
         f = Tensor<float, 3>();  // a damaged cache entry is recomputed
@@ -55,23 +64,49 @@ class FeatureExtractor {
       auto neck = backbone_.neck(input(image));
       f = std::move(neck).template reshape<3>({neck.dim(1), neck.dim(2), neck.dim(3)});
       if (!file.empty()) io::save_npy(file, f);
+      std::lock_guard<std::mutex> lock(mutex_);
       ++computed_;
     }
+    std::lock_guard<std::mutex> lock(mutex_);
     memory_.emplace(key, f.clone());
     return f;
   }
 
-  // Many images -> (N, C, h, w), with a progress bar when `label` is not empty.
+ public:
+
+  // Many images -> (N, C, h, w), with a progress bar when `label` is not empty. Images run in
+  // parallel, one per thread with single-threaded kernels inside (nested OpenMP regions are
+  // inactive): coarse-grained work is robust to a busy host, where per-op threading is not.
   Tensor<float, 4> features(const std::vector<std::filesystem::path>& images, const std::string& label = "") {
     RAS_CHECK(!images.empty(), "FeatureExtractor: no images");
-    Tensor<float, 4> out;
-    train::ProgressBar bar(label, static_cast<long>(images.size()), "img");
-    for (std::size_t i = 0; i < images.size(); ++i) {
-      auto f = features(images[i]);
-      if (out.empty()) out = Tensor<float, 4>::uninitialized({Index(images.size()), f.dim(0), f.dim(1), f.dim(2)});
-      check_same_shape<3>({out.dim(1), out.dim(2), out.dim(3)}, f.shape(), "FeatureExtractor: feature map");
-      std::copy(f.data(), f.data() + f.numel(), out.data() + Index(i) * f.numel());
-      if (!label.empty()) bar.update(static_cast<long>(i + 1));
+    const Index N = static_cast<Index>(images.size());
+    std::vector<std::string> keys(images.size());
+    std::vector<Tensor<float, 3>> found(images.size());
+    // The first image runs alone: it settles the backbone's eval mode and the feature shape.
+    found[0] = features(images[0]);
+    train::ProgressBar bar(label, static_cast<long>(N), "img");
+    long done = 1;
+    std::vector<std::string> errors(images.size());
+#pragma omp parallel for schedule(dynamic, 1)
+    for (Index i = 1; i < N; ++i) {
+      try {
+        found[static_cast<std::size_t>(i)] = compute_uncached(images[static_cast<std::size_t>(i)]);
+      } catch (const std::exception& e) {
+        errors[static_cast<std::size_t>(i)] = e.what();
+      }
+#pragma omp critical(ras_feature_progress)
+      {
+        ++done;
+        if (!label.empty()) bar.update(done);
+      }
+    }
+    for (const auto& e : errors) RAS_CHECK(e.empty(), e);
+    const auto& f0 = found[0];
+    auto out = Tensor<float, 4>::uninitialized({N, f0.dim(0), f0.dim(1), f0.dim(2)});
+    for (Index i = 0; i < N; ++i) {
+      const auto& f = found[static_cast<std::size_t>(i)];
+      check_same_shape<3>(f0.shape(), f.shape(), "FeatureExtractor: feature map");
+      std::copy(f.data(), f.data() + f.numel(), out.data() + i * f.numel());
     }
     return out;
   }
@@ -85,6 +120,7 @@ class FeatureExtractor {
   Index image_size_;
   std::filesystem::path cache_dir_;
   std::map<std::string, Tensor<float, 3>> memory_;
+  std::mutex mutex_;
   long computed_ = 0, cache_hits_ = 0;
 };
 
