@@ -9,13 +9,12 @@
 // 5e-7 in double (the F32 storage of the references); RAS_TEST_VERBOSE=1 prints every metric.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <limits>
-#include <set>
-#include <sstream>
 #include <string>
 #include <vector>
 
@@ -225,7 +224,6 @@ TEST_CASE("ras model: initialisation follows the reference (deep copies, xavier 
   CHECK_FALSE(same(enc[1].linear1.weight, enc[0].linear1.weight));
   CHECK_FALSE(same(enc[0].self_attn.in_proj_weight, dec.forward_layers[0].output_transBlock.attn.in_proj_weight));
 
-  std::set<std::string> seen_bias;
   for (auto& p : nn::named_parameters<float>(m)) {
     INFO("parameter ", p.name);
     const float* v = p.value;

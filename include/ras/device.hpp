@@ -9,6 +9,9 @@
 #include <cstring>
 #include <new>
 #include <type_traits>
+#include <map>
+#include <mutex>
+#include <vector>
 
 #include "ras/config.hpp"
 
@@ -18,19 +21,112 @@
 
 namespace ras {
 
+namespace detail {
+
+// Large-block cache behind Cpu::allocate. glibc serves blocks above its mmap threshold (at most
+// 32 MiB) with fresh mmap()s, so every activation of a batch-64 step (tens of MB) would be
+// page-faulted in again on each use: a third of the time went to the kernel. Freed large blocks
+// are kept (keyed by a size class: 8 classes per power of two) and reused, up to a byte budget
+// (RAS_CPU_CACHE_MB, default 4096). Small blocks go straight to aligned_alloc.
+class BlockCache {
+ public:
+  static constexpr std::size_t header = 64;            // keeps the user pointer 64-byte aligned
+  static constexpr std::size_t large = std::size_t(1) << 18;
+
+  // Never destroyed: tensors in other static objects may be freed during exit, after any
+  // destructor of the cache would have run.
+  static BlockCache& instance() {
+    static BlockCache* cache = new BlockCache;
+    return *cache;
+  }
+
+  void* allocate(std::size_t bytes) {
+    const std::size_t size = size_class(bytes);
+    if (size >= large) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      auto it = free_.find(size);
+      if (it != free_.end() && !it->second.empty()) {
+        void* base = it->second.back();
+        it->second.pop_back();
+        cached_ -= size;
+        return static_cast<char*>(base) + header;
+      }
+    }
+    void* base = std::aligned_alloc(64, size + header);
+    if (base == nullptr) {
+      release_all();  // give the cache back and retry once
+      base = std::aligned_alloc(64, size + header);
+    }
+    if (base == nullptr) return nullptr;
+    *static_cast<std::size_t*>(base) = size;
+    return static_cast<char*>(base) + header;
+  }
+
+  void deallocate(void* p) noexcept {
+    if (p == nullptr) return;
+    void* base = static_cast<char*>(p) - header;
+    const std::size_t size = *static_cast<std::size_t*>(base);
+    if (size >= large) {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (cached_ + size <= budget_) {
+        try {
+          free_[size].push_back(base);
+          cached_ += size;
+          return;
+        } catch (...) {
+        }
+      }
+    }
+    std::free(base);
+  }
+
+  // Frees every cached block (e.g. after training, before a memory-hungry phase).
+  void release_all() noexcept {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& [size, blocks] : free_)
+      for (void* b : blocks) std::free(b);
+    free_.clear();
+    cached_ = 0;
+  }
+  std::size_t cached_bytes() const { return cached_; }
+
+ private:
+  BlockCache() {
+    std::size_t mb = 4096;
+    if (const char* env = std::getenv("RAS_CPU_CACHE_MB")) mb = static_cast<std::size_t>(std::strtoull(env, nullptr, 10));
+    budget_ = mb << 20;
+  }
+  // Rounds up to a multiple of 64 bytes, and large sizes to one of 8 classes per power of two.
+  static std::size_t size_class(std::size_t bytes) {
+    std::size_t s = (bytes + 63) / 64 * 64;
+    if (s < large) return s;
+    std::size_t p = std::size_t(1) << (63 - __builtin_clzll(s));
+    const std::size_t step = p / 8;
+    return (s + step - 1) / step * step;
+  }
+
+  std::mutex mutex_;
+  std::map<std::size_t, std::vector<void*>> free_;
+  std::size_t cached_ = 0, budget_ = 0;
+};
+
+}  // namespace detail
+
 struct Cpu {
   static constexpr const char* name = "cpu";
   static constexpr std::size_t alignment = 64;
 
   // Returns uninitialised memory aligned to 64 bytes; throws ras::Error when it cannot be had.
+  // Large blocks are recycled through a cache (see detail::BlockCache).
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
-    std::size_t rounded = (bytes + alignment - 1) / alignment * alignment;
-    void* p = std::aligned_alloc(alignment, rounded);
+    void* p = detail::BlockCache::instance().allocate(bytes);
     RAS_CHECK(p != nullptr, "Cpu::allocate: could not allocate ", bytes, " bytes");
     return p;
   }
-  static void deallocate(void* p) noexcept { std::free(p); }
+  static void deallocate(void* p) noexcept { detail::BlockCache::instance().deallocate(p); }
+  // Returns the cached free blocks to the system.
+  static void release_cached_memory() noexcept { detail::BlockCache::instance().release_all(); }
   static void memcpy(void* dst, const void* src, std::size_t bytes) {
     if (bytes) std::memcpy(dst, src, bytes);
   }
