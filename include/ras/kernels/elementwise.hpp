@@ -12,6 +12,7 @@
 
 #include "ras/config.hpp"
 #include "ras/device.hpp"
+#include "ras/kernels/vmath.hpp"
 
 namespace ras::kernels {
 
@@ -125,7 +126,7 @@ inline void relu6_backward_acc(Index n, const S* x, const S* dy, S* dx) {
 template <class S, class D = Cpu>
 inline void sigmoid_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::sigmoid_forward: only the Cpu device is implemented");
-  for_each_index(n, [=](Index i) { y[i] = S(1) / (S(1) + std::exp(-x[i])); });
+  sigmoid_vec(n, x, y);
 }
 // From the output y: dx += y (1 - y) dy
 template <class S, class D = Cpu>
@@ -138,16 +139,13 @@ inline void sigmoid_backward_acc(Index n, const S* y, const S* dy, S* dx) {
 template <class S, class D = Cpu>
 inline void silu_forward(Index n, const S* x, S* y) {
   static_assert(is_cpu_device<D>, "kernels::silu_forward: only the Cpu device is implemented");
-  for_each_index(n, [=](Index i) { y[i] = x[i] / (S(1) + std::exp(-x[i])); });
+  silu_vec(n, x, y);
 }
 // From the input x: dx += s (1 + x (1 - s)) dy, s = sigmoid(x)
 template <class S, class D = Cpu>
 inline void silu_backward_acc(Index n, const S* x, const S* dy, S* dx) {
   static_assert(is_cpu_device<D>, "kernels::silu_backward_acc: only the Cpu device is implemented");
-  for_each_index(n, [=](Index i) {
-    const S s = S(1) / (S(1) + std::exp(-x[i]));
-    dx[i] += s * (S(1) + x[i] * (S(1) - s)) * dy[i];
-  });
+  silu_backward_acc_vec(n, x, dy, dx);
 }
 
 template <class S, class D = Cpu>

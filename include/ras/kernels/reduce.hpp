@@ -139,11 +139,11 @@ inline void softmax_forward(Index rows, Index L, const S* x, const S* mask, Inde
       for (Index j = 0; j < L; ++j) yr[j] = std::numeric_limits<S>::quiet_NaN();
       continue;
     }
-    S total = S(0);
+    // Vectorised exp; Eigen's exp clamps its argument, so -inf entries are zeroed explicitly.
+    S total = exp_shifted_sum(L, yr, m, yr);
     for (Index j = 0; j < L; ++j) {
-      const S e = std::exp(yr[j] - m);
-      yr[j] = e;
-      total += e;
+      const S z = mr ? xr[j] + mr[j] : xr[j];
+      if (z == neg_inf) total -= yr[j], yr[j] = S(0);
     }
     const S inv = S(1) / total;
 #pragma omp simd
