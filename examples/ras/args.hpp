@@ -19,6 +19,9 @@ struct OptionSpec {
   bool flag = false;    // takes no value
   bool repeat = false;  // may be given several times
   std::string default_value;
+
+  OptionSpec(std::string n, std::string h, bool is_flag = false, bool repeatable = false, std::string def = "")
+      : name(std::move(n)), help(std::move(h)), flag(is_flag), repeat(repeatable), default_value(std::move(def)) {}
 };
 
 class Args {
