@@ -1,11 +1,15 @@
 // ras/kernels/depthwise.hpp — depthwise 2-D convolution (torch conv2d with groups == C == O, depth
 // multiplier 1), the memory-bound workhorse of every EfficientNet MBConv block. Direct loops with
-// OpenMP over the N * C planes; square 3x3 and 5x5 kernels get compile-time kernel sizes (the tap
-// loop unrolls), everything else (7x7, non-square) takes the generic path. Each output row is
-// split into border columns (bounds-checked) and interior columns (whole window inside the row).
+// OpenMP over the N * C planes. Forward with dilation 1 and stride 1 or 2 (every EfficientNet /
+// MobileNetV2 depthwise conv): each plane is copied once into zero-padded stride x stride phase
+// planes, so that every tap is one contiguous, vectorised stream over the output (depthwise_flat_*).
+// Otherwise, and in the backward passes, square 3x3 and 5x5 kernels get compile-time kernel sizes
+// (the tap loop unrolls), everything else (7x7, non-square) takes the generic path; each output row
+// is split into border columns (bounds-checked) and interior columns (whole window inside the row).
 #pragma once
 
 #include <algorithm>
+#include <vector>
 
 #include "ras/kernels/conv2d.hpp"
 
@@ -69,6 +73,97 @@ inline void depthwise_plane_forward(const S* x, const S* w, S bias, S* y, const 
       for (Index ox = p.interior_hi; ox < p.out_w; ++ox) border(ox);
     }
   }
+}
+
+// The forward fast path (dilation 1, stride s = 1 or 2). The padded rows 0 .. hp-1 and columns
+// 0 .. wp-1 that the outputs read (padded row r = input row r - pad_top, zero outside the input) are
+// split into s x s phase planes: phase (py, px) holds padded rows py, py + s, ... and columns
+// px, px + s, ..., wq = ceil(wp / s) columns each, stored `phase` values apart. Output (oy, ox) reads
+// tap (ky, kx) at phase (ky % s, kx % s), flat index oy * wq + ox + (ky / s) * wq + kx / s, so each tap
+// is one contiguous stream over the flat output oy * wq + ox (flat columns ox >= out_w are scratch
+// and dropped; the slack after each phase plane is zero, so they stay finite).
+inline constexpr Index depthwise_flat_block = 64;  // outputs accumulated at a time
+
+struct DepthwiseFlat {
+  Index s = 1, hp = 0, wp = 0, hq = 0, wq = 0;
+  Index flat = 0;   // out_h * wq rounded up to depthwise_flat_block
+  Index phase = 0;  // values per phase plane, slack included
+  std::vector<Index> offsets;  // per tap (ky * kw + kx): its start in the phase buffer
+  Index scratch() const { return s * s * phase + flat; }
+};
+
+inline bool depthwise_flat_applies(const DepthwisePlane& p) {
+  return p.dilation_h == 1 && p.dilation_w == 1 && p.stride_h == p.stride_w && (p.stride_h == 1 || p.stride_h == 2);
+}
+
+inline DepthwiseFlat depthwise_flat(const DepthwisePlane& p) {
+  DepthwiseFlat f;
+  const Index s = f.s = p.stride_h, B = depthwise_flat_block;
+  f.hp = (p.out_h - 1) * s + p.kernel_h;
+  f.wp = (p.out_w - 1) * s + p.kernel_w;
+  f.hq = (f.hp + s - 1) / s;
+  f.wq = (f.wp + s - 1) / s;
+  f.flat = (p.out_h * f.wq + B - 1) / B * B;
+  const Index reach = (p.kernel_h - 1) / s * f.wq + (p.kernel_w - 1) / s;  // largest tap shift
+  f.phase = std::max(f.hq * f.wq, f.flat + reach);
+  for (Index ky = 0; ky < p.kernel_h; ++ky)
+    for (Index kx = 0; kx < p.kernel_w; ++kx)
+      f.offsets.push_back(((ky % s) * s + kx % s) * f.phase + (ky / s) * f.wq + kx / s);
+  return f;
+}
+
+// One plane x (in_h, in_w) -> its phase planes in buf (f.s * f.s * f.phase values).
+template <class S>
+inline void depthwise_flat_fill(const S* x, S* buf, const DepthwisePlane& p, const DepthwiseFlat& f) {
+  const Index s = f.s;
+  for (Index py = 0; py < s; ++py) {
+    for (Index px = 0; px < s; ++px) {
+      S* ph = buf + (py * s + px) * f.phase;
+      // columns qc with padded column c = qc * s + px inside the input: [lo, hi)
+      const Index lo = std::min(f.wq, p.pad_left > px ? (p.pad_left - px + s - 1) / s : Index(0));
+      const Index last_in = p.in_w - 1 + p.pad_left - px, last_pad = f.wp - 1 - px;
+      const Index hi = std::max(lo, std::min({f.wq, last_in < 0 ? Index(0) : last_in / s + 1,
+                                              last_pad < 0 ? Index(0) : last_pad / s + 1}));
+      for (Index qr = 0; qr < f.hq; ++qr) {
+        S* row = ph + qr * f.wq;
+        const Index r = qr * s + py, ir = r - p.pad_top;
+        if (r >= f.hp || ir < 0 || ir >= p.in_h) {
+          std::fill(row, row + f.wq, S(0));
+          continue;
+        }
+        const Index base = ir * p.in_w + px - p.pad_left;  // x[base + qc * s] = padded column qc * s + px
+        std::fill(row, row + lo, S(0));
+        if (s == 1) std::copy(x + base + lo, x + base + hi, row + lo);
+        else
+          for (Index qc = lo; qc < hi; ++qc) row[qc] = x[base + qc * s];
+        std::fill(row + hi, row + f.wq, S(0));
+      }
+      std::fill(ph + f.hq * f.wq, ph + f.phase, S(0));
+    }
+  }
+}
+
+// One plane: y (out_h, out_w) = bias + sum over taps of w * x, through the phase buffer buf and the
+// flat output out (f.flat values).
+template <class S>
+inline void depthwise_flat_plane_forward(const S* x, const S* w, S bias, S* y, const DepthwisePlane& p,
+                                         const DepthwiseFlat& f, S* buf, S* out) {
+  constexpr Index B = depthwise_flat_block;
+  depthwise_flat_fill(x, buf, p, f);
+  const Index taps = static_cast<Index>(f.offsets.size());
+  const Index* off = f.offsets.data();
+  for (Index i0 = 0; i0 < f.flat; i0 += B) {
+    S acc[B];
+    for (Index j = 0; j < B; ++j) acc[j] = bias;
+    for (Index t = 0; t < taps; ++t) {
+      const S wt = w[t];
+      const S* src = buf + off[t] + i0;
+#pragma omp simd
+      for (Index j = 0; j < B; ++j) acc[j] += wt * src[j];
+    }
+    std::copy(acc, acc + B, out + i0);
+  }
+  for (Index oy = 0; oy < p.out_h; ++oy) std::copy(out + oy * f.wq, out + oy * f.wq + p.out_w, y + oy * p.out_w);
 }
 
 // One plane: dx (in_h, in_w) += sum over outputs and taps of w * dy (the scatter adjoint).
@@ -144,6 +239,26 @@ inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const 
   auto y = Tensor<S, 4, D>::uninitialized({N, C, g.out_h, g.out_w});
   const auto p = detail::depthwise_plane(g, a);
   const S* b = bias ? bias->data() : nullptr;
+  if (detail::depthwise_flat_applies(p)) {
+    const auto f = detail::depthwise_flat(p);
+    const Index chunks = std::max<Index>(1, std::min<Index>(D::num_threads(), N * C));
+    auto scratch = Tensor<S, 2, D>::uninitialized({chunks, f.scratch()});
+    const Index in_size = p.in_h * p.in_w, out_size = p.out_h * p.out_w, kk = p.kernel_h * p.kernel_w;
+    const S* xd = x.data();
+    const S* wd = w.data();
+    S* yd = y.data();
+    S* sd = scratch.data();
+#pragma omp parallel for schedule(static)
+    for (Index t = 0; t < chunks; ++t) {
+      S* buf = sd + t * f.scratch();
+      for (Index q = t * N * C / chunks; q < (t + 1) * N * C / chunks; ++q) {
+        const Index c = q % C;
+        detail::depthwise_flat_plane_forward(xd + q * in_size, wd + c * kk, b ? b[c] : S(0), yd + q * out_size,
+                                             p, f, buf, buf + f.s * f.s * f.phase);
+      }
+    }
+    return y;
+  }
   switch (detail::depthwise_fixed_kernel(p)) {
     case 3:
       detail::depthwise_forward_planes<3>(x.data(), w.data(), b, y.data(), N, C, p);

@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Frozen backbone + MFCN neck at 224x224, C++ (benchmarks/bench_backbone.cpp) against PyTorch
+# (benchmarks/torch_backbone.py, Debian's /usr/bin/python3), side by side: for every thread count and case,
+# N rounds, each round one process per side, the order alternating between rounds so both sides see the
+# same machine load. Both sides stop after the last tap (the RAS reference computes the whole network).
+#   benchmarks/run_bench_backbone.sh [-n ROUNDS] [-t "1 2"] [-m "b4 mobilenet_v2"] [-B "1 16"] [-s]
+#     -n  rounds per case (default 3)          -t  thread counts (OMP_NUM_THREADS / torch.set_num_threads)
+#     -m  models: b4 (lukemelas EfficientNet-B4, synthetic weights), mobilenet_v2 (shared TF weights)
+#     -B  batch sizes (default "1 16")         -s  also print the per-section timings (medians, ms/image)
+#     -k  torch images per forward pass (default 0: the whole batch, as the reference; ras always runs
+#         its default Backbone::chunk_size = 1, image by image)
+#     -a  glibc malloc settings, both sides alike: "tuned" (default: GLIBC_TUNABLES with mmap and trim
+#         thresholds of 4 GiB / 64 GiB, so freed blocks are reused instead of returned to the kernel;
+#         PyTorch's CPU allocator does not cache, ras's Cpu allocator caches large blocks itself and does
+#         not need it), "default" (glibc's defaults), or both: -a "tuned default"
+#     -b  BLAS for PyTorch: "openblas" (default: a libblas.so.3 from OpenBLAS put first on
+#         LD_LIBRARY_PATH for the torch processes only, $RAS_TORCH_BLAS_DIR or extracted from the
+#         apt cache's libopenblas0-pthread .deb) or "system" (Debian's libblas.so.3 alternative,
+#         which is netlib's reference BLAS on some machines; convolutions go through oneDNN either way)
+# Prints best-of and median images/s per side and the ratio torch time / ras time (> 1: C++ faster),
+# plus the machine load: "other" = CPU cores busy with other processes during the runs of the case
+# (from /proc/stat minus the benchmark's own user + system time; median and max). The raw lines go
+# to $RAS_BENCH_DIR/bench_backbone.log (default /tmp/ras-bench).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=3 threads="1 2" models="b4 mobilenet_v2" batches="1 16" sections=0 blas=openblas allocs=tuned chunk=0
+while getopts "n:t:m:B:sk:b:a:" opt; do
+  case $opt in
+    n) rounds=$OPTARG ;;
+    t) threads=$OPTARG ;;
+    m) models=$OPTARG ;;
+    B) batches=$OPTARG ;;
+    s) sections=1 ;;
+    k) chunk=$OPTARG ;;
+    b) blas=$OPTARG ;;
+    a) allocs=$OPTARG ;;
+    *) sed -n 2,24p "$0"; exit 2 ;;
+  esac
+done
+dir=${RAS_BENCH_DIR:-/tmp/ras-bench}
+mkdir -p "$dir"
+export RAS_SHARED_DIR=${RAS_SHARED_DIR:-$PWD/../shared}
+weights=$RAS_SHARED_DIR/weights/mobilenet_v2_imagenet.safetensors
+exe=$dir/bench_backbone
+log=$dir/bench_backbone.log
+if [ ! -x "$exe" ] || [ benchmarks/bench_backbone.cpp -nt "$exe" ] || [ -n "$(find include -newer "$exe" -name '*.hpp' | head -1)" ]; then
+  echo "building $exe (-O3 -march=native -fopenmp)"
+  g++ -std=c++20 -O3 -DNDEBUG -march=native -fopenmp -Iinclude -isystem /usr/include/eigen3 \
+    -DRAS_SHARED_DIR="\"$RAS_SHARED_DIR\"" benchmarks/bench_backbone.cpp -o "$exe"
+fi
+: >"$log"
+torch_env=()
+if [ "$blas" = openblas ]; then
+  blas_dir=${RAS_TORCH_BLAS_DIR:-}
+  deb=$(ls /var/cache/apt/archives/libopenblas0-pthread_*.deb 2>/dev/null | head -1 || true)
+  if [ -z "$blas_dir" ] && [ -n "$deb" ]; then
+    [ -d "$dir/openblas" ] || dpkg-deb -x "$deb" "$dir/openblas"
+    blas_dir=$dir/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
+  fi
+  if [ -n "$blas_dir" ] && [ -e "$blas_dir/libblas.so.3" ]; then
+    torch_env=(LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
+  else
+    echo "warning: no OpenBLAS found (set RAS_TORCH_BLAS_DIR); PyTorch uses the system BLAS"
+  fi
+fi
+echo "PyTorch BLAS: $(env "${torch_env[@]}" /usr/bin/python3 -c '
+import torch
+torch.nn.functional.linear(torch.ones(8, 8), torch.ones(8, 8))
+print(sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.lower()}))')"
+
+tuned_malloc=glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736
+hz=$(getconf CLK_TCK)
+busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
+side() {  # alloc side threads args...
+  local alloc=$1 s=$2 t=$3; shift 3
+  local malloc_env=(GLIBC_TUNABLES=)
+  [ "$alloc" = tuned ] && malloc_env=("GLIBC_TUNABLES=$tuned_malloc")
+  if [ "$s" = ras ]; then
+    env "${malloc_env[@]}" OMP_NUM_THREADS="$t" "$exe" --threads "$t" --weights "$weights" "$@"
+  else
+    env "${torch_env[@]}" "${malloc_env[@]}" OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
+      /usr/bin/python3 benchmarks/torch_backbone.py --threads "$t" --chunk "$chunk" "$@"
+  fi
+}
+run() {  # alloc side threads args... (model $m, batch $b): one process, its output tagged and logged with the machine load
+  local alloc=$1 s=$2 t=$3 b0 b1 times
+  shift 3
+  local sect=()
+  [ "$sections" = 1 ] && sect=(--sections)
+  b0=$(busy_jiffies)
+  # bash's `time` (to the captured stdout) = wall, user, system of the whole process; its stderr stays
+  times=$( { TIMEFORMAT='%R %U %S'; time side "$alloc" "$s" "$t" "$@" "${sect[@]}" 2>&3 \
+             | sed "s/^\(RESULT\|SECTION\) /\1 alloc=$alloc /" >>"$log"; } 3>&2 2>&1 )
+  b1=$(busy_jiffies)
+  read -r wall user sys <<<"$times"
+  echo "LOAD alloc=$alloc side=$s threads=$t model=$m batch=$b loadavg=$(cut -d' ' -f1 /proc/loadavg) wall=$wall own_cpu=$(
+    awk -v u="$user" -v s="$sys" 'BEGIN{print u + s}') other_cores=$(
+    awk -v b="$((b1 - b0))" -v hz="$hz" -v u="$user" -v s="$sys" -v w="$wall" 'BEGIN{o = (b / hz - u - s) / w; print (o < 0 ? 0 : o)}')" >>"$log"
+}
+
+for alloc in $allocs; do
+  for t in $threads; do
+    for m in $models; do
+      for b in $batches; do
+        if [ "$b" -le 2 ]; then cs="--model $m --batch $b --iters 8 --warmup 2"
+        else cs="--model $m --batch $b --iters 3 --warmup 1"; fi
+        echo "malloc $alloc, threads $t: $cs ($rounds rounds)"
+        for ((r = 1; r <= rounds; ++r)); do
+          # shellcheck disable=SC2086
+          if ((r % 2)); then run $alloc ras $t $cs; run $alloc torch $t $cs
+          else run $alloc torch $t $cs; run $alloc ras $t $cs; fi
+        done
+      done
+    done
+  done
+done
+
+/usr/bin/python3 - "$log" "$sections" <<'EOF'
+import re, statistics, sys
+log, show_sections = sys.argv[1], sys.argv[2] == "1"
+res, sec, load = {}, {}, {}
+for line in open(log):
+    kv = dict(re.findall(r"(\w+)=(\S+)", line))
+    if not line.startswith(("RESULT", "SECTION", "LOAD")):
+        continue
+    key = (kv["alloc"], kv["model"], int(kv["batch"]), int(kv["threads"]))
+    if line.startswith("RESULT"):
+        res.setdefault(key, {}).setdefault(kv["impl"], []).append(float(kv["seconds"]))
+    elif line.startswith("LOAD"):
+        load.setdefault(key, []).append((float(kv["other_cores"]), float(kv["loadavg"])))
+    elif kv["kind"] != "total":
+        sec.setdefault(key, {}).setdefault(kv["impl"], {}).setdefault((kv["kind"], kv["name"]), []).append(
+            float(kv["seconds"]) / int(kv["images"]))
+print(f"\n{'malloc':<8}{'model':<14}{'batch':>6}{'threads':>8}{'ras best':>10}{'ras med':>9}{'torch best':>11}"
+      f"{'torch med':>10}{'torch/ras best':>15}{'med':>6}{'  n':>4}   other cores med/max, loadavg")
+for key in sorted(res, key=lambda k: (k[0] != "tuned", k[3], k[1], k[2])):
+    alloc, model, b, t = key
+    r, p = res[key].get("ras", []), res[key].get("torch", [])
+    if not r or not p:
+        continue
+    rb, rm, pb, pm = min(r), statistics.median(r), min(p), statistics.median(p)
+    unit = lambda s: f"{b / s:.1f}/s"
+    oth = [o for o, _ in load.get(key, [])] or [0.0]
+    la = [l for _, l in load.get(key, [])] or [0.0]
+    print(f"{alloc:<8}{model:<14}{b:>6}{t:>8}{unit(rb):>10}{unit(rm):>9}{unit(pb):>11}{unit(pm):>10}"
+          f"{pb / rb:>15.2f}{pm / rm:>6.2f}{min(len(r), len(p)):>4}   {statistics.median(oth):.2f}/{max(oth):.2f}, "
+          f"{min(la):.2f}-{max(la):.2f}")
+    if show_sections and key in sec:
+        for kind in ("stage", "op"):
+            for impl in ("ras", "torch"):
+                parts = sec[key].get(impl, {})
+                print(f"    {impl:<5} {kind:<5} ms/img: " + ", ".join(
+                    f"{n} {1e3 * statistics.median(v):.1f}" for (k, n), v in parts.items() if k == kind))
+print("(columns: images/s, best-of and median over all timed iterations; ratio = torch time / ras time, > 1: C++ "
+      "faster; sections: op-by-op passes over >= 8 images per process, median over processes, ms per image)")
+EOF
