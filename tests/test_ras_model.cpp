@@ -213,16 +213,16 @@ TEST_CASE("ras model: initialisation follows the reference (deep copies, xavier 
            std::equal(a.value().data(), a.value().data() + a.value().numel(), b.value().data());
   };
   for (std::size_t t = 1; t < dec.embed_layers.size(); ++t) CHECK(same(dec.embed_layers[t].weight, dec.embed_layers[0].weight));
-  for (std::size_t i = 1; i < enc.size(); ++i) CHECK(same(enc[i].self_attn.in_proj_weight, enc[0].self_attn.in_proj_weight));
+  for (std::size_t i = 1; i < enc.size(); ++i) CHECK(same(enc[i].attention.in_proj_weight, enc[0].attention.in_proj_weight));
   for (std::size_t t = 1; t < dec.forward_layers.size(); ++t) {
-    CHECK(same(dec.forward_layers[t].output_transBlock.attn.in_proj_weight,
-               dec.forward_layers[0].output_transBlock.attn.in_proj_weight));
+    CHECK(same(dec.forward_layers[t].output_transBlock.attention.in_proj_weight,
+               dec.forward_layers[0].output_transBlock.attention.in_proj_weight));
     CHECK_FALSE(same(dec.forward_layers[t].update_proj.weight, dec.forward_layers[0].update_proj.weight));
     CHECK_FALSE(same(dec.forward_layers[t].output_transBlock.linear1.weight,
                      dec.forward_layers[0].output_transBlock.linear1.weight));
   }
   CHECK_FALSE(same(enc[1].linear1.weight, enc[0].linear1.weight));
-  CHECK_FALSE(same(enc[0].self_attn.in_proj_weight, dec.forward_layers[0].output_transBlock.attn.in_proj_weight));
+  CHECK_FALSE(same(enc[0].attention.in_proj_weight, dec.forward_layers[0].output_transBlock.attention.in_proj_weight));
 
   for (auto& p : nn::named_parameters<float>(m)) {
     INFO("parameter ", p.name);

@@ -11,6 +11,8 @@
 #include <algorithm>
 #include <vector>
 
+#include <Eigen/Core>
+
 #include "ras/kernels/conv2d.hpp"
 
 namespace ras::kernels {
@@ -75,19 +77,23 @@ inline void depthwise_plane_forward(const S* x, const S* w, S bias, S* y, const 
   }
 }
 
-// The forward fast path (dilation 1, stride s = 1 or 2). The padded rows 0 .. hp-1 and columns
-// 0 .. wp-1 that the outputs read (padded row r = input row r - pad_top, zero outside the input) are
-// split into s x s phase planes: phase (py, px) holds padded rows py, py + s, ... and columns
-// px, px + s, ..., wq = ceil(wp / s) columns each, stored `phase` values apart. Output (oy, ox) reads
-// tap (ky, kx) at phase (ky % s, kx % s), flat index oy * wq + ox + (ky / s) * wq + kx / s, so each tap
-// is one contiguous stream over the flat output oy * wq + ox (flat columns ox >= out_w are scratch
-// and dropped; the slack after each phase plane is zero, so they stay finite).
-inline constexpr Index depthwise_flat_block = 64;  // outputs accumulated at a time
+// The forward fast path (dilation 1, stride s = 1 or 2), one band of output rows at a time (the
+// band's buffers stay in L1). The padded rows and columns the outputs read (padded row r = input row
+// r - pad_top, zero outside the input; likewise columns) are split into s x s phase planes: phase
+// (py, px) holds padded rows py, py + s, ... and columns px, px + s, ..., wq = ceil(wp / s) columns
+// each, stored `phase` values apart. Output (oy, ox) reads tap (ky, kx) in phase (ky % s, kx % s) at
+// flat index (oy - band start) * wq + ox + (ky / s) * wq + kx / s, so every tap is one contiguous
+// stream over the band's flat output (flat columns ox >= out_w are scratch and dropped; the slack
+// after each phase plane is zero, so they stay finite).
+inline constexpr Index depthwise_flat_block = 64;     // outputs accumulated in registers at a time
+inline constexpr Index depthwise_flat_band = 2048;    // about this many flat outputs per band
 
 struct DepthwiseFlat {
-  Index s = 1, hp = 0, wp = 0, hq = 0, wq = 0;
-  Index flat = 0;   // out_h * wq rounded up to depthwise_flat_block
-  Index phase = 0;  // values per phase plane, slack included
+  Index s = 1, wp = 0, wq = 0;
+  Index rows = 0;   // output rows per band
+  Index hband = 0;  // phase rows per band: rows + (kh - 1) / s
+  Index flat = 0;   // rows * wq rounded up to depthwise_flat_block
+  Index phase = 0;  // values per band phase plane, slack included
   std::vector<Index> offsets;  // per tap (ky * kw + kx): its start in the phase buffer
   Index scratch() const { return s * s * phase + flat; }
 };
@@ -99,22 +105,22 @@ inline bool depthwise_flat_applies(const DepthwisePlane& p) {
 inline DepthwiseFlat depthwise_flat(const DepthwisePlane& p) {
   DepthwiseFlat f;
   const Index s = f.s = p.stride_h, B = depthwise_flat_block;
-  f.hp = (p.out_h - 1) * s + p.kernel_h;
   f.wp = (p.out_w - 1) * s + p.kernel_w;
-  f.hq = (f.hp + s - 1) / s;
   f.wq = (f.wp + s - 1) / s;
-  f.flat = (p.out_h * f.wq + B - 1) / B * B;
+  f.rows = std::min(p.out_h, std::max<Index>(1, depthwise_flat_band / f.wq));
+  f.hband = f.rows + (p.kernel_h - 1) / s;
+  f.flat = (f.rows * f.wq + B - 1) / B * B;
   const Index reach = (p.kernel_h - 1) / s * f.wq + (p.kernel_w - 1) / s;  // largest tap shift
-  f.phase = std::max(f.hq * f.wq, f.flat + reach);
+  f.phase = std::max(f.hband * f.wq, f.flat + reach);
   for (Index ky = 0; ky < p.kernel_h; ++ky)
     for (Index kx = 0; kx < p.kernel_w; ++kx)
       f.offsets.push_back(((ky % s) * s + kx % s) * f.phase + (ky / s) * f.wq + kx / s);
   return f;
 }
 
-// One plane x (in_h, in_w) -> its phase planes in buf (f.s * f.s * f.phase values).
+// Phase rows [q0, q0 + f.hband) of plane x (in_h, in_w) -> buf (f.s * f.s * f.phase values).
 template <class S>
-inline void depthwise_flat_fill(const S* x, S* buf, const DepthwisePlane& p, const DepthwiseFlat& f) {
+inline void depthwise_flat_fill(const S* x, S* buf, Index q0, const DepthwisePlane& p, const DepthwiseFlat& f) {
   const Index s = f.s;
   for (Index py = 0; py < s; ++py) {
     for (Index px = 0; px < s; ++px) {
@@ -124,10 +130,10 @@ inline void depthwise_flat_fill(const S* x, S* buf, const DepthwisePlane& p, con
       const Index last_in = p.in_w - 1 + p.pad_left - px, last_pad = f.wp - 1 - px;
       const Index hi = std::max(lo, std::min({f.wq, last_in < 0 ? Index(0) : last_in / s + 1,
                                               last_pad < 0 ? Index(0) : last_pad / s + 1}));
-      for (Index qr = 0; qr < f.hq; ++qr) {
+      for (Index qr = 0; qr < f.hband; ++qr) {
         S* row = ph + qr * f.wq;
-        const Index r = qr * s + py, ir = r - p.pad_top;
-        if (r >= f.hp || ir < 0 || ir >= p.in_h) {
+        const Index ir = (q0 + qr) * s + py - p.pad_top;
+        if (ir < 0 || ir >= p.in_h) {
           std::fill(row, row + f.wq, S(0));
           continue;
         }
@@ -138,7 +144,7 @@ inline void depthwise_flat_fill(const S* x, S* buf, const DepthwisePlane& p, con
           for (Index qc = lo; qc < hi; ++qc) row[qc] = x[base + qc * s];
         std::fill(row + hi, row + f.wq, S(0));
       }
-      std::fill(ph + f.hq * f.wq, ph + f.phase, S(0));
+      std::fill(ph + f.hband * f.wq, ph + f.phase, S(0));
     }
   }
 }
@@ -149,21 +155,20 @@ template <class S>
 inline void depthwise_flat_plane_forward(const S* x, const S* w, S bias, S* y, const DepthwisePlane& p,
                                          const DepthwiseFlat& f, S* buf, S* out) {
   constexpr Index B = depthwise_flat_block;
-  depthwise_flat_fill(x, buf, p, f);
+  using Block = Eigen::Array<S, B, 1>;  // explicit packets (a plain loop gets vectorised over the taps)
   const Index taps = static_cast<Index>(f.offsets.size());
   const Index* off = f.offsets.data();
-  for (Index i0 = 0; i0 < f.flat; i0 += B) {
-    S acc[B];
-    for (Index j = 0; j < B; ++j) acc[j] = bias;
-    for (Index t = 0; t < taps; ++t) {
-      const S wt = w[t];
-      const S* src = buf + off[t] + i0;
-#pragma omp simd
-      for (Index j = 0; j < B; ++j) acc[j] += wt * src[j];
+  for (Index oy0 = 0; oy0 < p.out_h; oy0 += f.rows) {
+    const Index rows = std::min(f.rows, p.out_h - oy0);
+    depthwise_flat_fill(x, buf, oy0, p, f);
+    for (Index i0 = 0; i0 < rows * f.wq; i0 += B) {
+      Block acc = Block::Constant(bias);
+      for (Index t = 0; t < taps; ++t) acc += w[t] * Eigen::Map<const Block>(buf + off[t] + i0);
+      Eigen::Map<Block>(out + i0) = acc;
     }
-    std::copy(acc, acc + B, out + i0);
+    for (Index r = 0; r < rows; ++r)
+      std::copy(out + r * f.wq, out + r * f.wq + p.out_w, y + (oy0 + r) * p.out_w);
   }
-  for (Index oy = 0; oy < p.out_h; ++oy) std::copy(out + oy * f.wq, out + oy * f.wq + p.out_w, y + oy * p.out_w);
 }
 
 // One plane: dx (in_h, in_w) += sum over outputs and taps of w * dy (the scatter adjoint).

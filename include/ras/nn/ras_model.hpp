@@ -181,12 +181,12 @@ class RasReconstruction {
     };
     reset(input_proj);
     for (auto& e : transformer.encoder.layers) {
-      reset(e.self_attn.out_proj);
+      reset(e.attention.out_proj);
       reset(e.linear1);
       reset(e.linear2);
     }
     for (auto& d : transformer.decoder.forward_layers) {
-      reset(d.output_transBlock.attn.out_proj);
+      reset(d.output_transBlock.attention.out_proj);
       reset(d.output_transBlock.linear1);
       reset(d.output_transBlock.linear2);
       reset(d.adaptive_gate);
@@ -205,10 +205,10 @@ class RasReconstruction {
                 to.in_proj_bias.value().data());
     };
     auto& enc = transformer.encoder.layers;
-    for (std::size_t i = 1; i < enc.size(); ++i) copy_attn(enc[0].self_attn, enc[i].self_attn);
+    for (std::size_t i = 1; i < enc.size(); ++i) copy_attn(enc[0].attention, enc[i].attention);
     auto& dec = transformer.decoder.forward_layers;
     for (std::size_t i = 1; i < dec.size(); ++i)
-      copy_attn(dec[0].output_transBlock.attn, dec[i].output_transBlock.attn);
+      copy_attn(dec[0].output_transBlock.attention, dec[i].output_transBlock.attention);
   }
 
   RasConfig cfg_;

@@ -34,72 +34,69 @@ inline Tensor<S, 2, D> neighbor_mask(Index h, Index w, Index neighbor_h, Index n
   return mask;
 }
 
-// Post-LN encoder layer: x = LN1(x + MHA(x+pos, x+pos, x)); x = LN2(x + W2 relu(W1 x)).
+// Post-LN attention + FFN block, the shape shared by the encoder layer and the decoder's
+// TransformerBlock (ras.py TransformerEncoderLayer / TransformerBlock):
+//   x = LN1(query + MHA(query + pos, memory + pos, memory, mask));  out = LN2(x + W2 relu(W1 x)).
+// The encoder calls it with query == memory (self-attention); the decoder with the context
+// embedding as query and the gated latent as memory. Only the attention's name differs
+// ("self_attn" / "attn").
 template <class S, class D = Cpu>
-struct EncoderLayer {
-  MultiheadAttention<S, D> self_attn;
+struct PostLnAttentionBlock {
+  MultiheadAttention<S, D> attention;
   Linear<S, D> linear1, linear2;
   LayerNorm<S, D> norm1, norm2;
+  const char* attention_name = "attn";
 
-  EncoderLayer() = default;
-  EncoderLayer(const RasConfig& cfg, Rng& rng)
-      : self_attn(cfg.hidden, cfg.heads, rng),
+  PostLnAttentionBlock() = default;
+  PostLnAttentionBlock(const RasConfig& cfg, Rng& rng, const char* attn_name)
+      : attention(cfg.hidden, cfg.heads, rng),
         linear1(cfg.hidden, cfg.ffn, rng),
         linear2(cfg.ffn, cfg.hidden, rng),
         norm1(cfg.hidden),
-        norm2(cfg.hidden) {}
+        norm2(cfg.hidden),
+        attention_name(attn_name) {}
 
   template <class V>
   void visit(V& v) {
-    v.module("self_attn", self_attn);
+    v.module(attention_name, attention);
     v.module("linear1", linear1);
     v.module("linear2", linear2);
     v.module("norm1", norm1);
     v.module("norm2", norm2);
   }
 
-  // x: (B, L, E), pos: (B, L, E), mask: (L, L) additive or nullptr -> (B, L, E)
-  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& x, const autograd::Var<S, 3, D>& pos,
-                                    const Tensor<S, 2, D>* mask) const {
-    auto q = autograd::add(x, pos);
-    auto y = norm1(autograd::add(x, self_attn(q, q, x, mask)));
-    auto ff = linear2(autograd::relu(linear1(y)));
-    return norm2(autograd::add(y, ff));
+  // query, memory, pos: (B, L, E); mask: (L, L) additive or nullptr -> (B, L, E)
+  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& query, const autograd::Var<S, 3, D>& memory,
+                                    const autograd::Var<S, 3, D>& pos, const Tensor<S, 2, D>* mask) const {
+    auto q = autograd::add(query, pos);
+    auto k = query.node() == memory.node() ? q : autograd::add(memory, pos);
+    auto x = norm1(autograd::add(query, attention(q, k, memory, mask)));
+    auto ff = linear2(autograd::relu(linear1(x)));
+    return norm2(autograd::add(x, ff));
   }
 };
 
-// Cross-attention block with a residual from the query:
-// x = LN1(c + MHA(c+pos, m+pos, m)); out = LN2(x + W2 relu(W1 x)).
+// Encoder layer: self-attention ("self_attn") masked by the neighbour mask.
 template <class S, class D = Cpu>
-struct TransformerBlock {
-  MultiheadAttention<S, D> attn;
-  Linear<S, D> linear1, linear2;
-  LayerNorm<S, D> norm1, norm2;
-
-  TransformerBlock() = default;
-  TransformerBlock(const RasConfig& cfg, Rng& rng)
-      : attn(cfg.hidden, cfg.heads, rng),
-        linear1(cfg.hidden, cfg.ffn, rng),
-        linear2(cfg.ffn, cfg.hidden, rng),
-        norm1(cfg.hidden),
-        norm2(cfg.hidden) {}
-
-  template <class V>
-  void visit(V& v) {
-    v.module("attn", attn);
-    v.module("linear1", linear1);
-    v.module("linear2", linear2);
-    v.module("norm1", norm1);
-    v.module("norm2", norm2);
+struct EncoderLayer : PostLnAttentionBlock<S, D> {
+  EncoderLayer() = default;
+  EncoderLayer(const RasConfig& cfg, Rng& rng) : PostLnAttentionBlock<S, D>(cfg, rng, "self_attn") {}
+  // x, pos: (B, L, E) -> (B, L, E)
+  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& x, const autograd::Var<S, 3, D>& pos,
+                                    const Tensor<S, 2, D>* mask) const {
+    return PostLnAttentionBlock<S, D>::operator()(x, x, pos, mask);
   }
+};
 
-  // query: (B, L, E), memory: (B, L, E), pos: (B, L, E) -> (B, L, E)
+// The decoder's cross-attention block ("attn"), no mask.
+template <class S, class D = Cpu>
+struct TransformerBlock : PostLnAttentionBlock<S, D> {
+  TransformerBlock() = default;
+  TransformerBlock(const RasConfig& cfg, Rng& rng) : PostLnAttentionBlock<S, D>(cfg, rng, "attn") {}
+  // query (context), memory (gated latent), pos: (B, L, E) -> (B, L, E)
   autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& query, const autograd::Var<S, 3, D>& memory,
                                     const autograd::Var<S, 3, D>& pos) const {
-    auto x = norm1(autograd::add(query, attn(autograd::add(query, pos), autograd::add(memory, pos), memory,
-                                             nullptr)));
-    auto ff = linear2(autograd::relu(linear1(x)));
-    return norm2(autograd::add(x, ff));
+    return PostLnAttentionBlock<S, D>::operator()(query, memory, pos, nullptr);
   }
 };
 
