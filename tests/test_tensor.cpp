@@ -122,3 +122,19 @@ TEST_CASE("gemm: all transpose combinations, alpha and beta, batched") {
   };
   CHECK_THROWS_AS(bad_call(), ras::Error);
 }
+
+#include "ras/tensor_eigen.hpp"
+
+TEST_CASE("tensor: Eigen TensorMap and matrix Map views share the data") {
+  auto t = ras::Tensor<float, 3>::from({2, 3, 4}, std::vector<float>(24, 1.0f));
+  auto m = ras::eigen_map(t);
+  CHECK(m.dimension(2) == 4);
+  m(1, 2, 3) = 7.0f;  // row-major: the same element as t(1, 2, 3)
+  CHECK(t(1, 2, 3) == 7.0f);
+  Eigen::Tensor<float, 0, Eigen::RowMajor> total = m.sum();
+  CHECK(total() == doctest::Approx(23.0f + 7.0f));
+  auto a = ras::Tensor<double, 2>::from({2, 2}, {1, 2, 3, 4});
+  auto mm = ras::matrix_map(a);
+  CHECK(mm(1, 0) == 3.0);
+  CHECK(mm.sum() == doctest::Approx(10.0));
+}
