@@ -7,12 +7,17 @@
 #     -n  rounds per case (default 3)          -t  thread counts (OMP_NUM_THREADS / torch.set_num_threads)
 #     -m  models: b4 (lukemelas EfficientNet-B4, synthetic weights), mobilenet_v2 (shared TF weights)
 #     -B  batch sizes (default "1 16")         -s  also print the per-section timings (medians, ms/image)
-#     -k  torch images per forward pass (default 0: the whole batch, as the reference; ras always runs
-#         its default Backbone::chunk_size = 1, image by image)
+#     -k  torch images per forward pass (default 0: the whole batch, as the reference)
+#     -c  ras images per forward pass, Backbone::chunk_size (default 1, the library default: image by
+#         image; with 2 threads and batch 16, 4 was 2x faster here: the ops then split over images)
 #     -a  glibc malloc settings, both sides alike: "tuned" (default: GLIBC_TUNABLES with mmap and trim
 #         thresholds of 4 GiB / 64 GiB, so freed blocks are reused instead of returned to the kernel;
 #         PyTorch's CPU allocator does not cache, ras's Cpu allocator caches large blocks itself and does
 #         not need it), "default" (glibc's defaults), or both: -a "tuned default"
+#     -w  OpenMP wait policy, both sides alike: "passive" (default: OMP_WAIT_POLICY=passive, idle
+#         OpenMP threads sleep at once) or "default" (libgomp's: spin ~300k rounds, then sleep), or both:
+#         -w "passive default". On the 2-vCPU VM this was written on, the spinning made every 2-thread
+#         run 2-10x slower on both sides (ras 0.30 s instead of 0.04 s for a B4 image), 1 thread unaffected.
 #     -b  BLAS for PyTorch: "openblas" (default: a libblas.so.3 from OpenBLAS put first on
 #         LD_LIBRARY_PATH for the torch processes only, $RAS_TORCH_BLAS_DIR or extracted from the
 #         apt cache's libopenblas0-pthread .deb) or "system" (Debian's libblas.so.3 alternative,
@@ -24,7 +29,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=3 threads="1 2" models="b4 mobilenet_v2" batches="1 16" sections=0 blas=openblas allocs=tuned chunk=0
-while getopts "n:t:m:B:sk:b:a:" opt; do
+waits=passive ras_chunk=1
+while getopts "n:t:m:B:sk:c:b:a:w:" opt; do
   case $opt in
     n) rounds=$OPTARG ;;
     t) threads=$OPTARG ;;
@@ -32,9 +38,11 @@ while getopts "n:t:m:B:sk:b:a:" opt; do
     B) batches=$OPTARG ;;
     s) sections=1 ;;
     k) chunk=$OPTARG ;;
+    c) ras_chunk=$OPTARG ;;
     b) blas=$OPTARG ;;
     a) allocs=$OPTARG ;;
-    *) sed -n 2,24p "$0"; exit 2 ;;
+    w) waits=$OPTARG ;;
+    *) sed -n 2,30p "$0"; exit 2 ;;
   esac
 done
 dir=${RAS_BENCH_DIR:-/tmp/ras-bench}
@@ -71,14 +79,15 @@ print(sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.lowe
 tuned_malloc=glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736
 hz=$(getconf CLK_TCK)
 busy_jiffies() { awk '/^cpu /{print $2 + $3 + $4 + $7 + $8 + $9; exit}' /proc/stat; }
-side() {  # alloc side threads args...
+side() {  # alloc side threads args... (wait policy $w)
   local alloc=$1 s=$2 t=$3; shift 3
-  local malloc_env=(GLIBC_TUNABLES=)
-  [ "$alloc" = tuned ] && malloc_env=("GLIBC_TUNABLES=$tuned_malloc")
+  local common=(-u OMP_WAIT_POLICY GLIBC_TUNABLES=)  # env options first, then assignments
+  [ "$alloc" = tuned ] && common+=("GLIBC_TUNABLES=$tuned_malloc")
+  [ "$w" = passive ] && common+=(OMP_WAIT_POLICY=passive)
   if [ "$s" = ras ]; then
-    env "${malloc_env[@]}" OMP_NUM_THREADS="$t" "$exe" --threads "$t" --weights "$weights" "$@"
+    env "${common[@]}" OMP_NUM_THREADS="$t" "$exe" --threads "$t" --chunk "$ras_chunk" --weights "$weights" "$@"
   else
-    env "${torch_env[@]}" "${malloc_env[@]}" OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
+    env "${common[@]}" "${torch_env[@]}" OMP_NUM_THREADS="$t" MKL_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
       /usr/bin/python3 benchmarks/torch_backbone.py --threads "$t" --chunk "$chunk" "$@"
   fi
 }
@@ -90,21 +99,22 @@ run() {  # alloc side threads args... (model $m, batch $b): one process, its out
   b0=$(busy_jiffies)
   # bash's `time` (to the captured stdout) = wall, user, system of the whole process; its stderr stays
   times=$( { TIMEFORMAT='%R %U %S'; time side "$alloc" "$s" "$t" "$@" "${sect[@]}" 2>&3 \
-             | sed "s/^\(RESULT\|SECTION\) /\1 alloc=$alloc /" >>"$log"; } 3>&2 2>&1 )
+             | sed "s/^\(RESULT\|SECTION\) /\1 alloc=$alloc wait=$w /" >>"$log"; } 3>&2 2>&1 )
   b1=$(busy_jiffies)
   read -r wall user sys <<<"$times"
-  echo "LOAD alloc=$alloc side=$s threads=$t model=$m batch=$b loadavg=$(cut -d' ' -f1 /proc/loadavg) wall=$wall own_cpu=$(
+  echo "LOAD alloc=$alloc wait=$w side=$s threads=$t model=$m batch=$b loadavg=$(cut -d' ' -f1 /proc/loadavg) wall=$wall own_cpu=$(
     awk -v u="$user" -v s="$sys" 'BEGIN{print u + s}') other_cores=$(
     awk -v b="$((b1 - b0))" -v hz="$hz" -v u="$user" -v s="$sys" -v w="$wall" 'BEGIN{o = (b / hz - u - s) / w; print (o < 0 ? 0 : o)}')" >>"$log"
 }
 
+for w in $waits; do
 for alloc in $allocs; do
   for t in $threads; do
     for m in $models; do
       for b in $batches; do
         if [ "$b" -le 2 ]; then cs="--model $m --batch $b --iters 8 --warmup 2"
         else cs="--model $m --batch $b --iters 3 --warmup 1"; fi
-        echo "malloc $alloc, threads $t: $cs ($rounds rounds)"
+        echo "malloc $alloc, wait $w, threads $t: $cs ($rounds rounds)"
         for ((r = 1; r <= rounds; ++r)); do
           # shellcheck disable=SC2086
           if ((r % 2)); then run $alloc ras $t $cs; run $alloc torch $t $cs
@@ -113,6 +123,7 @@ for alloc in $allocs; do
       done
     done
   done
+done
 done
 
 /usr/bin/python3 - "$log" "$sections" <<'EOF'
@@ -123,7 +134,7 @@ for line in open(log):
     kv = dict(re.findall(r"(\w+)=(\S+)", line))
     if not line.startswith(("RESULT", "SECTION", "LOAD")):
         continue
-    key = (kv["alloc"], kv["model"], int(kv["batch"]), int(kv["threads"]))
+    key = (kv["alloc"] + "/" + kv["wait"], kv["model"], int(kv["batch"]), int(kv["threads"]))
     if line.startswith("RESULT"):
         res.setdefault(key, {}).setdefault(kv["impl"], []).append(float(kv["seconds"]))
     elif line.startswith("LOAD"):
@@ -131,9 +142,9 @@ for line in open(log):
     elif kv["kind"] != "total":
         sec.setdefault(key, {}).setdefault(kv["impl"], {}).setdefault((kv["kind"], kv["name"]), []).append(
             float(kv["seconds"]) / int(kv["images"]))
-print(f"\n{'malloc':<8}{'model':<14}{'batch':>6}{'threads':>8}{'ras best':>10}{'ras med':>9}{'torch best':>11}"
+print(f"\n{'malloc/wait':<15}{'model':<14}{'batch':>6}{'threads':>8}{'ras best':>10}{'ras med':>9}{'torch best':>11}"
       f"{'torch med':>10}{'torch/ras best':>15}{'med':>6}{'  n':>4}   other cores med/max, loadavg")
-for key in sorted(res, key=lambda k: (k[0] != "tuned", k[3], k[1], k[2])):
+for key in sorted(res, key=lambda k: (k[0], k[3], k[1], k[2])):
     alloc, model, b, t = key
     r, p = res[key].get("ras", []), res[key].get("torch", [])
     if not r or not p:
@@ -142,7 +153,7 @@ for key in sorted(res, key=lambda k: (k[0] != "tuned", k[3], k[1], k[2])):
     unit = lambda s: f"{b / s:.1f}/s"
     oth = [o for o, _ in load.get(key, [])] or [0.0]
     la = [l for _, l in load.get(key, [])] or [0.0]
-    print(f"{alloc:<8}{model:<14}{b:>6}{t:>8}{unit(rb):>10}{unit(rm):>9}{unit(pb):>11}{unit(pm):>10}"
+    print(f"{alloc:<15}{model:<14}{b:>6}{t:>8}{unit(rb):>10}{unit(rm):>9}{unit(pb):>11}{unit(pm):>10}"
           f"{pb / rb:>15.2f}{pm / rm:>6.2f}{min(len(r), len(p)):>4}   {statistics.median(oth):.2f}/{max(oth):.2f}, "
           f"{min(la):.2f}-{max(la):.2f}")
     if show_sections and key in sec:
