@@ -11,7 +11,7 @@ if [ ! -d "$shared/data" ] || [ ! -f "$shared/weights/mobilenet_v2_imagenet.safe
   echo "error: the shared folder is missing: expected $shared/data and $shared/weights (next to this repository)" >&2
   exit 1
 fi
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRAS_BUILD_TESTS=OFF -DRAS_BUILD_BENCHMARKS=OFF
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j "$(nproc)" --target ras_cli
 run=${RAS_RUN:-runs/main}
 rm -rf "$run"
