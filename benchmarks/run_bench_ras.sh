@@ -41,24 +41,7 @@ if [ ! -x "$exe" ] || [ benchmarks/bench_ras.cpp -nt "$exe" ] || [ -n "$(find in
     benchmarks/bench_ras.cpp -o "$exe"
 fi
 : >"$log"
-torch_env=()
-if [ "$blas" = openblas ]; then
-  blas_dir=${RAS_TORCH_BLAS_DIR:-}
-  deb=$(ls /var/cache/apt/archives/libopenblas0-pthread_*.deb 2>/dev/null | head -1 || true)
-  if [ -z "$blas_dir" ] && [ -n "$deb" ]; then
-    [ -d "$dir/openblas" ] || dpkg-deb -x "$deb" "$dir/openblas"
-    blas_dir=$dir/openblas/usr/lib/x86_64-linux-gnu/openblas-pthread
-  fi
-  if [ -n "$blas_dir" ] && [ -e "$blas_dir/libblas.so.3" ]; then
-    torch_env=(LD_LIBRARY_PATH="$blas_dir${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}")
-  else
-    echo "warning: no OpenBLAS found (set RAS_TORCH_BLAS_DIR); PyTorch uses the system BLAS"
-  fi
-fi
-echo "PyTorch BLAS: $(env "${torch_env[@]}" /usr/bin/python3 -c '
-import torch
-torch.nn.functional.linear(torch.ones(8, 8), torch.ones(8, 8))
-print(sorted({l.split()[-1] for l in open("/proc/self/maps") if "blas" in l.lower()}))')"
+source benchmarks/torch_blas.sh  # (cwd is the repository root here)
 
 tuned_malloc=glibc.malloc.mmap_threshold=4294967296:glibc.malloc.trim_threshold=68719476736
 run() {  # alloc side threads args...
