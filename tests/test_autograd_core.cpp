@@ -2,19 +2,14 @@
 #include <doctest/doctest.h>
 
 #include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/random_var.hpp"
 #include "ras/ras.hpp"
 
 namespace ag = ras::autograd;
 using ras::Index;
 
 namespace {
-template <int R>
-ag::Var<double, R> random_var(const ras::Shape<R>& shape, std::uint64_t seed, bool requires_grad = true) {
-  ras::Rng rng(seed);
-  auto t = ras::Tensor<double, R>::uninitialized(shape);
-  ras::fill_normal(t, rng);
-  return ag::Var<double, R>(std::move(t), requires_grad);
-}
+using ras::testing::random_var;
 }  // namespace
 
 TEST_CASE("tape: nothing recorded without requires_grad or in inference mode") {

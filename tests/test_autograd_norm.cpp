@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/random_var.hpp"
 #include "ras/autograd/ops_norm.hpp"
 
 namespace ag = ras::autograd;
@@ -18,14 +19,7 @@ using V3 = ag::Var<double, 3>;
 using V4 = ag::Var<double, 4>;
 
 namespace {
-template <int R>
-ag::Var<double, R> random_var(const ras::Shape<R>& shape, std::uint64_t seed,
-                              bool requires_grad = true) {
-  ras::Rng rng(seed);
-  auto t = ras::Tensor<double, R>::uninitialized(shape);
-  ras::fill_normal(t, rng);
-  return ag::Var<double, R>(std::move(t), requires_grad);
-}
+using ras::testing::random_var;
 template <class A, class B>
 double max_abs_diff(const A& a, const B& b) {
   REQUIRE(a.shape() == b.shape());

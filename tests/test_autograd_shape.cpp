@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/random_var.hpp"
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_shape.hpp"
 
@@ -17,13 +18,7 @@ template <int R>
 using T = ras::Tensor<double, R>;
 
 namespace {
-template <int R>
-V<R> random_var(const ras::Shape<R>& shape, std::uint64_t seed, bool requires_grad = true) {
-  ras::Rng rng(seed);
-  auto t = T<R>::uninitialized(shape);
-  ras::fill_normal(t, rng);
-  return V<R>(std::move(t), requires_grad);
-}
+using ras::testing::random_var;
 // 0, 1, 2, ... so that every element names its own flat index.
 template <int R>
 V<R> iota_var(const ras::Shape<R>& shape) {
