@@ -163,10 +163,9 @@ inline void sqrt_backward_acc(Index n, const S* y, const S* dy, S* dx) {
 // ---- broadcasts over an (outer, C, inner) layout --------------------------------------------
 // x, y: (outer, C, inner) contiguous; v: (C)
 
-// y[o, c, i] = x[o, c, i] + v[c]   (y may alias x)
-template <class S, class D = Cpu>
-inline void channel_add(Index outer, Index C, Index inner, const S* x, const S* v, S* y) {
-  static_assert(is_cpu_device<D>, "kernels::channel_add: only the Cpu device is implemented");
+// y[o, c, i] = op(x[o, c, i], v[c])   (y may alias x); the body of channel_add / channel_mul
+template <class S, class Op>
+inline void channel_map(Index outer, Index C, Index inner, const S* x, const S* v, S* y, Op op) {
   const Index rows = outer * C;
 #pragma omp parallel for schedule(static) if (rows * inner >= parallel_grain)
   for (Index r = 0; r < rows; ++r) {
@@ -174,22 +173,20 @@ inline void channel_add(Index outer, Index C, Index inner, const S* x, const S* 
     const S* xr = x + r * inner;
     S* yr = y + r * inner;
 #pragma omp simd
-    for (Index i = 0; i < inner; ++i) yr[i] = xr[i] + b;
+    for (Index i = 0; i < inner; ++i) yr[i] = op(xr[i], b);
   }
+}
+// y[o, c, i] = x[o, c, i] + v[c]   (y may alias x)
+template <class S, class D = Cpu>
+inline void channel_add(Index outer, Index C, Index inner, const S* x, const S* v, S* y) {
+  static_assert(is_cpu_device<D>, "kernels::channel_add: only the Cpu device is implemented");
+  channel_map(outer, C, inner, x, v, y, [](S a, S b) { return a + b; });
 }
 // y[o, c, i] = x[o, c, i] * v[c]   (y may alias x)
 template <class S, class D = Cpu>
 inline void channel_mul(Index outer, Index C, Index inner, const S* x, const S* v, S* y) {
   static_assert(is_cpu_device<D>, "kernels::channel_mul: only the Cpu device is implemented");
-  const Index rows = outer * C;
-#pragma omp parallel for schedule(static) if (rows * inner >= parallel_grain)
-  for (Index r = 0; r < rows; ++r) {
-    const S b = v[r % C];
-    const S* xr = x + r * inner;
-    S* yr = y + r * inner;
-#pragma omp simd
-    for (Index i = 0; i < inner; ++i) yr[i] = xr[i] * b;
-  }
+  channel_map(outer, C, inner, x, v, y, [](S a, S b) { return a * b; });
 }
 // dx[o, c, i] += dy[o, c, i] * v[c]
 template <class S, class D = Cpu>
