@@ -1,10 +1,10 @@
-// benchmarks/bench_backbone.cpp — the frozen backbones + MFCN neck (nn/backbone.hpp: neck(x) ->
+// benchmarks/bench_backbone.cpp — the frozen backbones + MFCN neck (backbones/backbone.hpp: neck(x) ->
 // (N, C, 14, 14) at 224), the C++ half of benchmarks/run_bench_backbone.sh (benchmarks/torch_backbone.py
 // is the PyTorch half):
-//   b4:           lukemelas EfficientNet-B4 (nn/efficientnet.hpp), taps 1, 5, 9, 21, synthetic weights
+//   b4:           lukemelas EfficientNet-B4 (backbones/efficientnet.hpp), taps 1, 5, 9, 21, synthetic weights
 //                 (testing/synthetic_weights.hpp, the same values as the Python side; timing does not
 //                 depend on them), 272 neck channels
-//   mobilenet_v2: TF MobileNetV2 (nn/mobilenet_v2.hpp) with the shared ImageNet weights, taps 0, 2, 5, 12,
+//   mobilenet_v2: TF MobileNetV2 (backbones/mobilenet_v2.hpp) with the shared ImageNet weights, taps 0, 2, 5, 12,
 //                 168 neck channels
 //   bench_backbone --model b4|mobilenet_v2 [--batch 1] [--threads 1] [--iters 3] [--warmup 1] [--chunk 1]
 //                  [--sections] [--weights PATH]
@@ -28,9 +28,9 @@
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/device.hpp"
 #include "ras/io/state_dict.hpp"
-#include "ras/nn/efficientnet.hpp"
-#include "ras/nn/mobilenet_v2.hpp"
-#include "ras/nn/neck.hpp"
+#include "ras/backbones/efficientnet.hpp"
+#include "ras/backbones/mobilenet_v2.hpp"
+#include "ras/backbones/neck.hpp"
 #include "ras/testing/synthetic_weights.hpp"
 
 #ifndef RAS_SHARED_DIR
@@ -109,7 +109,7 @@ VarT timed(Timers& stages, Timers& ops, const std::string& stage, const char* op
   return y;
 }
 
-// The EfficientNet forward of nn/efficientnet.hpp + nn/mbconv.hpp, op by op.
+// The EfficientNet forward of backbones/efficientnet.hpp + backbones/mbconv.hpp, op by op.
 std::vector<VarT> b4_taps_timed(nn::EfficientNet<float>& net, const VarT& x, Timers& st, Timers& op) {
   VarT h = timed(st, op, "stem", "conv_stem", [&] { return net.conv_stem(x); });
   h = timed(st, op, "stem", "bn", [&] { return net.bn0(h); });
@@ -137,7 +137,7 @@ std::vector<VarT> b4_taps_timed(nn::EfficientNet<float>& net, const VarT& x, Tim
   return out;
 }
 
-// The MobileNetV2 forward of nn/mobilenet_v2.hpp, op by op (TF-SAME padding from the actual input).
+// The MobileNetV2 forward of backbones/mobilenet_v2.hpp, op by op (TF-SAME padding from the actual input).
 std::vector<VarT> mobilenet_taps_timed(nn::MobileNetV2<float>& net, const VarT& x, Timers& st, Timers& op) {
   auto same = [](const nn::Conv2d<float>& c, const VarT& v) {
     const auto args = nn::same_conv_args(v.dim(2), v.dim(3), c.weight.dim(2), c.args.stride_h, c.args.groups);

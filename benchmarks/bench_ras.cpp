@@ -1,4 +1,4 @@
-// benchmarks/bench_ras.cpp — the RAS reconstruction network (nn/ras_model.hpp) on cached features,
+// benchmarks/bench_ras.cpp — the RAS reconstruction network (model/ras_model.hpp) on cached features,
 // the C++ half of benchmarks/run_bench_ras.sh (benchmarks/torch_ras.py is the PyTorch half):
 //   train: one step at batch B = forward with jitter + MSE + backward + clip_grad_norm(0.1) + AdamW(7e-4)
 //   infer: reconstruction + anomaly map (L2 over channels, bilinear align_corners=True to 16x the grid)
@@ -18,7 +18,7 @@
 #include "ras/device.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/nn/optim.hpp"
-#include "ras/nn/ras_model.hpp"
+#include "ras/model/ras_model.hpp"
 
 namespace {
 

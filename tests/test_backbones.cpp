@@ -18,9 +18,9 @@
 #include "ras/io/image.hpp"
 #include "ras/io/safetensors.hpp"
 #include "ras/io/state_dict.hpp"
-#include "ras/nn/efficientnet.hpp"
-#include "ras/nn/efficientnet_torchvision.hpp"
-#include "ras/nn/mobilenet_v2.hpp"
+#include "ras/backbones/efficientnet.hpp"
+#include "ras/backbones/efficientnet_torchvision.hpp"
+#include "ras/backbones/mobilenet_v2.hpp"
 #include "ras/testing/fixture.hpp"
 #include "ras/testing/synthetic_weights.hpp"
 

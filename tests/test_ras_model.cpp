@@ -1,4 +1,4 @@
-// The RAS reconstruction network (nn/ras_model.hpp) against an independent PyTorch implementation of
+// The RAS reconstruction network (model/ras_model.hpp) against an independent PyTorch implementation of
 // the official models/reconstructions/ras.py (tests/fixtures/make_ras_fixtures.py, small config:
 // C_org 16, hidden 16, 4 heads, FFN 32, 2 + 3 layers, 5x7 grid, 3x5 neighbour mask, batch 2):
 // parameter names (strict load), positional embedding, mask, encoder output, reconstruction,
@@ -22,7 +22,7 @@
 #include "ras/io/state_dict.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/nn/optim.hpp"
-#include "ras/nn/ras_model.hpp"
+#include "ras/model/ras_model.hpp"
 #include "ras/testing/fixture.hpp"
 
 namespace ag = ras::autograd;

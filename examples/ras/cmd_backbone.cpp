@@ -8,7 +8,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "ras/io/npy.hpp"
-#include "ras/nn/imagenet_classes.hpp"
+#include "imagenet_classes.hpp"
 #include "ras/pipeline/features.hpp"
 
 namespace ras_cli {

@@ -1,6 +1,6 @@
 // ras/ras.hpp — umbrella header: the whole public API of ras except image I/O
 // (ras/io/image.hpp, which needs the ras::image target for libstb) and the models and
-// pipelines (ras/nn/ras_model.hpp, ras/nn/efficientnet.hpp, ras/nn/mobilenet_v2.hpp,
+// pipelines (ras/model/ras_model.hpp, ras/backbones/efficientnet.hpp, ras/backbones/mobilenet_v2.hpp,
 // ras/train/trainer.hpp, ras/pipeline/*.hpp), which are included on demand to keep compile times low.
 #pragma once
 

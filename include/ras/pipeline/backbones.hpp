@@ -11,9 +11,9 @@
 
 #include "ras/io/image.hpp"
 #include "ras/io/state_dict.hpp"
-#include "ras/nn/efficientnet.hpp"
-#include "ras/nn/efficientnet_torchvision.hpp"
-#include "ras/nn/mobilenet_v2.hpp"
+#include "ras/backbones/efficientnet.hpp"
+#include "ras/backbones/efficientnet_torchvision.hpp"
+#include "ras/backbones/mobilenet_v2.hpp"
 
 namespace ras::pipeline {
 

@@ -14,7 +14,7 @@
 #include "ras/autograd/tape.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/model/scoring.hpp"
-#include "ras/nn/ras_model.hpp"
+#include "ras/model/ras_model.hpp"
 #include "ras/pipeline/features.hpp"
 
 namespace ras::pipeline {

@@ -19,7 +19,7 @@
 #include "ras/io/safetensors.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/nn/optim.hpp"
-#include "ras/nn/ras_model.hpp"
+#include "ras/model/ras_model.hpp"
 #include "ras/train/progress.hpp"
 
 namespace ras::train {

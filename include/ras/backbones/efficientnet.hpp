@@ -1,11 +1,11 @@
-// ras/nn/efficientnet.hpp — EfficientNet B0-B7 (Tan & Le 2019) as a frozen feature backbone, in the
+// ras/backbones/efficientnet.hpp — EfficientNet B0-B7 (Tan & Le 2019) as a frozen feature backbone, in the
 // layout of lukemelas EfficientNet-PyTorch 0.7.1 (the RAS / UniAD reference backbone): _conv_stem,
 // _bn0, _blocks.N.*, _conv_head, _bn1, _fc; widths / depths from the compound coefficients with
 // round_filters / round_repeats exactly as lukemelas; Swish; SE 0.25 of the block input; BN eps 1e-3,
 // momentum 0.01; Conv2dStaticSamePadding with the pad computed for the variant's nominal image size
 // (380 for B4), which halves (ceil) at each stride-2 block (so at 224 block 6 of B4 pads (2,2,2,2)).
 // Taps: block outputs (after _bn2 + skip, no activation), default blocks 1, 5, 9, 21 (RAS levels 1-4).
-// The same class holds torchvision's layout (see nn/efficientnet_torchvision.hpp).
+// The same class holds torchvision's layout (see backbones/efficientnet_torchvision.hpp).
 #pragma once
 
 #include <algorithm>
@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "ras/autograd/ops_reduce.hpp"
-#include "ras/nn/backbone.hpp"
+#include "ras/backbones/backbone.hpp"
 #include "ras/nn/linear.hpp"
-#include "ras/nn/mbconv.hpp"
+#include "ras/backbones/mbconv.hpp"
 #include "ras/nn/module.hpp"
 
 namespace ras::nn {

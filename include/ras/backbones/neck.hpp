@@ -1,4 +1,4 @@
-// ras/nn/neck.hpp — the MFCN neck of UniAD / RAS (models/necks/mfcn.py): every feature level is
+// ras/backbones/neck.hpp — the MFCN neck of UniAD / RAS (models/necks/mfcn.py): every feature level is
 // "patchified" by a 3x3 mean over nn.Unfold(3, stride 1, padding 1) patches (= avg_pool2d 3x3,
 // stride 1, padding 1, count_include_pad=True: zero padding counted, border values shrink), then
 // resized by nn.UpsamplingBilinear2d (F.interpolate bilinear, align_corners=True, no antialias) to

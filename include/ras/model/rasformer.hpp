@@ -1,4 +1,4 @@
-// ras/nn/rasformer.hpp — the transformer of RAS: post-LN encoder layers with (optionally)
+// ras/model/rasformer.hpp — the transformer of RAS: post-LN encoder layers with (optionally)
 // neighbour-masked self-attention, the cross-attention TransformerBlock and the RASFormer decoder
 // layer (adaptive gate, transformer, update projection, output norm and projection).
 // Mirrors models/reconstructions/ras.py of the official code (TransformerEncoderLayer,
@@ -14,7 +14,7 @@
 #include "ras/nn/attention.hpp"
 #include "ras/nn/layernorm.hpp"
 #include "ras/nn/linear.hpp"
-#include "ras/nn/ras_config.hpp"
+#include "ras/model/ras_config.hpp"
 
 namespace ras::nn {
 

@@ -1,4 +1,4 @@
-// ras/nn/ras_model.hpp — the RAS reconstruction network (paper §3, official
+// ras/model/ras_model.hpp — the RAS reconstruction network (paper §3, official
 // models/reconstructions/ras.py): feature jitter (Eq. 5, training only) -> input_proj ->
 // learned row/column positional embedding (added to queries and keys only) -> post-LN encoder ->
 // RASFormer decoder steps -> output_proj of the last step = reconstruction of the input features.
@@ -12,7 +12,7 @@
 #include "ras/autograd/ops_shape.hpp"
 #include "ras/nn/embedding.hpp"
 #include "ras/nn/init.hpp"
-#include "ras/nn/rasformer.hpp"
+#include "ras/model/rasformer.hpp"
 #include "ras/random.hpp"
 
 namespace ras::nn {

@@ -1,5 +1,5 @@
-// ras/nn/backbone.hpp — the common interface of the frozen CNN backbones (EfficientNet, MobileNetV2):
-// features(x) returns the tapped feature levels, neck(x) their MFCN concatenation (nn/neck.hpp).
+// ras/backbones/backbone.hpp — the common interface of the frozen CNN backbones (EfficientNet, MobileNetV2):
+// features(x) returns the tapped feature levels, neck(x) their MFCN concatenation (backbones/neck.hpp).
 // Backbones always run in eval mode (BatchNorm on running statistics, as UniAD's ModelHelper
 // forces) inside InferenceMode (no tape), a chunk of images at a time (default one), and stop
 // computing after the last tap. Also TensorFlow "SAME" padding (EfficientNet's static padding
@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ras/nn/module.hpp"
-#include "ras/nn/neck.hpp"
+#include "ras/backbones/neck.hpp"
 
 namespace ras::nn {
 

@@ -1,4 +1,4 @@
-// ras/nn/mbconv.hpp — EfficientNet's mobile inverted bottleneck block (MBConv, Tan & Le 2019):
+// ras/backbones/mbconv.hpp — EfficientNet's mobile inverted bottleneck block (MBConv, Tan & Le 2019):
 // [1x1 expand conv, BN, swish] -> kxk depthwise conv (stride s), BN, swish -> squeeze-excite ->
 // 1x1 project conv, BN (no activation) -> + input when stride 1 and in == out (eval: no drop-connect).
 // Two parameter layouts: lukemelas EfficientNet-PyTorch 0.7.1 MBConvBlock (_expand_conv, _bn0,
@@ -12,7 +12,7 @@
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/nn/batchnorm.hpp"
 #include "ras/nn/conv2d.hpp"
-#include "ras/nn/squeeze_excite.hpp"
+#include "ras/backbones/squeeze_excite.hpp"
 
 namespace ras::nn {
 

@@ -1,4 +1,4 @@
-// ras/nn/ras_config.hpp — hyper-parameters of the RAS reconstruction network, with the values the
+// ras/model/ras_config.hpp — hyper-parameters of the RAS reconstruction network, with the values the
 // official training script really uses (../shared/notes/ras-reference.md §1, §5): d_model 256, 8 heads,
 // FFN 1024, 2 encoder + 4 decoder layers, 7x7 neighbour mask in the encoder, jitter alpha 25.
 #pragma once

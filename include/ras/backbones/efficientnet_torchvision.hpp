@@ -1,5 +1,5 @@
-// ras/nn/efficientnet_torchvision.hpp — torchvision 0.14's EfficientNet B0-B7
-// (torchvision/models/efficientnet.py) in the EfficientNet class of nn/efficientnet.hpp: names
+// ras/backbones/efficientnet_torchvision.hpp — torchvision 0.14's EfficientNet B0-B7
+// (torchvision/models/efficientnet.py) in the EfficientNet class of backbones/efficientnet.hpp: names
 // features.0.0 / features.0.1 (stem conv, BN), features.(s+1).b.block.* (MBConv), features.8.0 /
 // features.8.1 (head), classifier.1 (fc); symmetric padding k // 2 (Conv2dNormActivation); BN eps
 // 1e-5 / momentum 0.1 for B0-B4 and eps 1e-3 / momentum 0.01 for B5-B7; head width 4 x the last
@@ -9,7 +9,7 @@
 
 #include <string>
 
-#include "ras/nn/efficientnet.hpp"
+#include "ras/backbones/efficientnet.hpp"
 
 namespace ras::nn {
 

@@ -1,4 +1,4 @@
-// ras/nn/squeeze_excite.hpp — squeeze-and-excitation of EfficientNet's MBConv blocks (Hu et al. 2018):
+// ras/backbones/squeeze_excite.hpp — squeeze-and-excitation of EfficientNet's MBConv blocks (Hu et al. 2018):
 // s = sigmoid(W2 swish(W1 mean_hw(x) + b1) + b2), y = x * s per sample and channel. Mirrors
 // torchvision.ops.SqueezeExcitation with activation SiLU (names fc1 / fc2: 1x1 convs with bias) and
 // lukemelas EfficientNet-PyTorch's _se_reduce / _se_expand (the block registers fc1 / fc2 under

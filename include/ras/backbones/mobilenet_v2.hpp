@@ -1,4 +1,4 @@
-// ras/nn/mobilenet_v2.hpp — MobileNetV2 (Sandler et al. 2018, width 1.0) in the layout of the shared
+// ras/backbones/mobilenet_v2.hpp — MobileNetV2 (Sandler et al. 2018, width 1.0) in the layout of the shared
 // TF/Keras ImageNet weights (shared/weights/mobilenet_v2_imagenet.safetensors): batch norm folded into
 // every conv (weight + bias), names stem.*, blocks.K.{expand,depthwise,project}.*, head.*,
 // classifier.* (1001 outputs, index 0 = background); ReLU6 after stem, expand, depthwise and head;
@@ -12,7 +12,7 @@
 
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_reduce.hpp"
-#include "ras/nn/backbone.hpp"
+#include "ras/backbones/backbone.hpp"
 #include "ras/nn/conv2d.hpp"
 #include "ras/nn/linear.hpp"
 
