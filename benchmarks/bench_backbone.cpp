@@ -31,6 +31,7 @@
 #include "ras/backbones/efficientnet.hpp"
 #include "ras/backbones/mobilenet_v2.hpp"
 #include "ras/backbones/neck.hpp"
+#include "ras/pipeline/backbones.hpp"
 #include "ras/testing/synthetic_weights.hpp"
 
 #ifndef RAS_SHARED_DIR
@@ -172,24 +173,22 @@ int main(int argc, char** argv) {
   const Args a = parse(argc, argv);
   ras::Cpu::set_num_threads(a.threads);
 
-  std::unique_ptr<nn::EfficientNet<float>> b4;
-  std::unique_ptr<nn::MobileNetV2<float>> mnv2;
-  nn::Backbone<float>* net = nullptr;
+  std::unique_ptr<ras::pipeline::AnyBackbone> net;
   if (a.model == "b4") {
-    b4 = std::make_unique<nn::EfficientNet<float>>(nn::lukemelas_efficientnet_config("b4"));
-    ras::testing::init_synthetic<float>(*b4);
-    net = b4.get();
+    nn::EfficientNet<float> b4(nn::lukemelas_efficientnet_config("b4"));
+    ras::testing::init_synthetic<float>(b4);
+    net = std::make_unique<ras::pipeline::AnyBackbone>(std::move(b4));
   } else {
-    mnv2 = std::make_unique<nn::MobileNetV2<float>>();
-    const auto report = ras::io::load_state_dict(*mnv2, a.weights);
+    nn::MobileNetV2<float> mnv2;
+    const auto report = ras::io::load_state_dict(mnv2, a.weights);
     if (!report.ok()) {
       std::fprintf(stderr, "bench_backbone: %s does not match MobileNetV2 (%zu missing, %zu unexpected)\n",
                    a.weights.c_str(), report.missing.size(), report.unexpected.size());
       return 1;
     }
-    net = mnv2.get();
+    net = std::make_unique<ras::pipeline::AnyBackbone>(std::move(mnv2));
   }
-  net->chunk_size = a.chunk;
+  net->set_chunk_size(a.chunk);
   const auto x = ras::testing::synthetic_tensor<float, 4>("fixture.input.224", {a.batch, 3, a.size, a.size}, -2.0, 2.0);
   const std::string tag = "impl=ras model=" + a.model + " batch=" + std::to_string(a.batch) +
                           " threads=" + std::to_string(a.threads);
@@ -209,16 +208,19 @@ int main(int argc, char** argv) {
     Timers stages, ops;
     double max_diff = 0;
     ag::InferenceMode no_tape;
-    const Index per = x.numel() / a.batch, out_per = last.numel() / a.batch;
+    const Index out_per = last.numel() / a.batch;
     const Index passes = (8 + a.batch - 1) / a.batch;
     const auto t0 = Clock::now();
     for (Index pass = 0; pass < passes; ++pass) {
       for (Index n0 = 0; n0 < a.batch; n0 += a.chunk) {
         const Index n = std::min(a.chunk, a.batch - n0);
-        auto xc = TensorT::uninitialized({n, 3, a.size, a.size});
-        std::memcpy(xc.data(), x.data() + n0 * per, static_cast<std::size_t>(n * per) * sizeof(float));
-        const VarT xv(std::move(xc));
-        auto taps = b4 ? b4_taps_timed(*b4, xv, stages, ops) : mobilenet_taps_timed(*mnv2, xv, stages, ops);
+        const VarT xv(x.slice_rows(n0, n));
+        auto taps = net->visit([&](auto& b) {
+          if constexpr (std::is_same_v<std::decay_t<decltype(b)>, nn::EfficientNet<float>>)
+            return b4_taps_timed(b, xv, stages, ops);
+          else
+            return mobilenet_taps_timed(b, xv, stages, ops);
+        });
         const auto t = Clock::now();
         auto y = nn::mfcn_neck(taps);
         const double s = since(t);

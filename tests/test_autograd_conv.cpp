@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/gradcheck.hpp"
 #include "ras/autograd/ops_conv.hpp"
 #include "ras/autograd/ops_pool.hpp"
 

@@ -1,7 +1,7 @@
 // Tests for the tape, Var, inference mode and the linear-algebra ops (gradient checks in double).
 #include <doctest/doctest.h>
 
-#include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/gradcheck.hpp"
 #include "ras/testing/random_var.hpp"
 #include "ras/ras.hpp"
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <vector>
 
-#include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/gradcheck.hpp"
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_reduce.hpp"
 

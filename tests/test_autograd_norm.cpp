@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/gradcheck.hpp"
 #include "ras/testing/random_var.hpp"
 #include "ras/autograd/ops_norm.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "ras/autograd/gradcheck.hpp"
+#include "ras/testing/gradcheck.hpp"
 #include "ras/testing/random_var.hpp"
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_shape.hpp"

@@ -71,7 +71,8 @@ T4 synthetic_input(Index n, Index size) {
 }
 
 // Taps and neck of a backbone against a fixture file with small.tap*, small.neck, full.neck.
-void check_backbone(ras::nn::Backbone<float>& net, const std::string& file) {
+template <class Net>
+void check_backbone(Net& net, const std::string& file) {
   ras::io::SafetensorsFile ref(fixture(file));
   auto x = synthetic_input(2, 48);
   auto taps = net.features(x);

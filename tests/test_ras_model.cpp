@@ -60,10 +60,10 @@ nn::RasConfig small_config(nn::RasVariant variant = nn::RasVariant::reference,
 }
 
 // Loads the fixture's "reconstruction.*" parameters (strict for the full block / reference variant).
-template <class S>
-nn::RasReconstruction<S> load_small(nn::RasVariant variant = nn::RasVariant::reference,
-                                    nn::RasBlock block = nn::RasBlock::gate_and_transformer) {
-  nn::RasReconstruction<S> m(small_config(variant, block), 1);
+template <class S, class D = ras::Cpu>
+nn::RasReconstruction<S, D> load_small(nn::RasVariant variant = nn::RasVariant::reference,
+                                       nn::RasBlock block = nn::RasBlock::gate_and_transformer) {
+  nn::RasReconstruction<S, D> m(small_config(variant, block), 1);
   ras::io::LoadOptions o;
   o.prefix = "reconstruction.";
   o.strict = variant == nn::RasVariant::reference && block == nn::RasBlock::gate_and_transformer;
@@ -120,15 +120,16 @@ std::vector<std::string> our_keys(nn::RasReconstruction<S>& m, const std::string
   return out;
 }
 
-// Forward, maps, score, loss and all gradients against the fixture at tolerance tol.
-template <class S>
+// Forward, maps, score, loss and all gradients against the fixture at tolerance tol, with the
+// model instantiated on device D (the Cpu backend, or the Reference backend of plain loops).
+template <class S, class D = ras::Cpu>
 void check_forward_and_grads(double tol) {
-  auto m = load_small<S>();
-  const auto feats = small().tensor<S, 4>("features");
+  auto m = load_small<S, D>();
+  const auto feats = small().tensor<S, 4>("features").template to<D>();
   {
     auto pos = m.pos_embed();
     CHECK_REL(pos.value().data(), pos.numel(), "pos", tol);
-    const auto mask = nn::neighbor_mask<S>(m.config().feature_h, m.config().feature_w, m.config().neighbor_h,
+    const auto mask = nn::neighbor_mask<S, D>(m.config().feature_h, m.config().feature_w, m.config().neighbor_h,
                                            m.config().neighbor_w);
     const auto ref = small().values<double>("mask");
     REQUIRE(static_cast<Index>(ref.size()) == mask.numel());
@@ -140,11 +141,11 @@ void check_forward_and_grads(double tol) {
     // Encoder output through the public layers: tokens (B, L, C) -> input_proj -> encoder layers.
     ag::InferenceMode no_grad;
     const Index B = feats.dim(0), C = feats.dim(1), L = feats.dim(2) * feats.dim(3);
-    ras::Tensor<S, 3> tokens({B, L, C});
+    ras::Tensor<S, 3, D> tokens({B, L, C});
     for (Index b = 0; b < B; ++b)
       for (Index c = 0; c < C; ++c)
         for (Index l = 0; l < L; ++l) tokens(b, l, c) = feats.data()[(b * C + c) * L + l];
-    auto x = m.input_proj(ag::Var<S, 3>(std::move(tokens)));
+    auto x = m.input_proj(ag::Var<S, 3, D>(std::move(tokens)));
     auto pos = ag::expand_leading(m.pos_embed(), B);
     for (const auto& layer : m.transformer.encoder.layers) x = layer(x, pos, m.encoder_mask());
     CHECK_REL(x.value().data(), x.numel(), "encoder_out", tol);
@@ -158,7 +159,7 @@ void check_forward_and_grads(double tol) {
   const auto scores = ras::model::image_scores(up, 16);
   CHECK_REL(scores.data(), Index(scores.size()), "score", tol);
 
-  auto loss = ag::mse_loss(rec, ag::Var<S, 4>(feats.clone()));
+  auto loss = ag::mse_loss(rec, ag::Var<S, 4, D>(feats.clone()));
   CHECK_REL(loss.value().data(), 1, "loss", tol);
   ag::backward(loss);
   Index with_grad = 0;
@@ -262,6 +263,11 @@ TEST_CASE("ras model: forward, anomaly maps, score, loss and all gradients match
 
 TEST_CASE("ras model: forward and gradients match PyTorch in double (5e-7: the F32-stored references)") {
   check_forward_and_grads<double>(5e-7);
+}
+
+TEST_CASE("ras model on the Reference backend (plain loops): the same PyTorch fixtures pass, float and double") {
+  check_forward_and_grads<float, ras::Reference>(1e-4);
+  check_forward_and_grads<double, ras::Reference>(5e-7);
 }
 
 TEST_CASE("ras model: clip_grad_norm(0.1) + AdamW(7e-4, wd 1e-4) step matches PyTorch") {

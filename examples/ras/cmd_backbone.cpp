@@ -25,7 +25,7 @@ int cmd_classify(int argc, char** argv) {
   RAS_CHECK(a.get("backbone") == "mobilenet_v2", "ras classify: only mobilenet_v2 has a classifier head here, got ",
             a.get("backbone"));
   ras::nn::MobileNetV2<float> net;
-  ras::pipeline::load_backbone_weights(net, "mobilenet_v2", a.required("weights"));
+  ras::pipeline::load_backbone_weights(net, a.required("weights"));
   const long top = std::clamp(a.integer("top"), 1L, 1000L);
   for (const auto& path : expand_images(a.positional())) {
     auto x = ras::io::preprocess<float>(ras::io::load_image(path.string()), 224, ras::io::Normalization::symmetric);

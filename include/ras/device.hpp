@@ -1,7 +1,9 @@
-// ras/device.hpp — compile-time devices. `Cpu` runs kernels with Eigen vectorisation and OpenMP
-// (thread count settable, all cores by default) and allocates 64-byte aligned memory. `Cuda` is
-// the seam for the GPU backend: a tag type whose kernels live in `kernels/cuda/` (built only with
-// RAS_WITH_CUDA); on a CPU-only build no kernel is specialised for it, so using it fails to compile.
+// ras/device.hpp — compile-time devices. A device type supplies memory (allocate / deallocate,
+// copy, copy_from_host / copy_to_host, synchronize) and says whether the host can touch its memory;
+// its kernels come from a specialisation of kernels::Backend<D> (kernels/backend.hpp).
+//   Cpu        host memory, kernels/cpu/ (Eigen vectorisation + OpenMP)
+//   Reference  host memory, kernels/reference/ (scalar loops: the parity oracle)
+//   Cuda       GPU memory and kernels/cuda/ (RAS_WITH_CUDA builds only)
 #pragma once
 
 #include <cstddef>
@@ -112,8 +114,10 @@ class BlockCache {
 
 }  // namespace detail
 
-struct Cpu {
-  static constexpr const char* name = "cpu";
+// Memory functions shared by the devices whose memory is ordinary host memory (Cpu, Reference,
+// test devices): 64-byte aligned blocks from the block cache, copies are memcpy.
+struct HostMemory {
+  static constexpr bool host_accessible = true;
   static constexpr std::size_t alignment = 64;
 
   // Returns uninitialised memory aligned to 64 bytes; throws ras::Error when it cannot be had.
@@ -121,15 +125,25 @@ struct Cpu {
   static void* allocate(std::size_t bytes) {
     if (bytes == 0) return nullptr;
     void* p = detail::BlockCache::instance().allocate(bytes);
-    RAS_CHECK(p != nullptr, "Cpu::allocate: could not allocate ", bytes, " bytes");
+    RAS_CHECK(p != nullptr, "allocate: could not allocate ", bytes, " bytes of host memory");
     return p;
   }
   static void deallocate(void* p) noexcept { detail::BlockCache::instance().deallocate(p); }
   // Returns the cached free blocks to the system.
   static void release_cached_memory() noexcept { detail::BlockCache::instance().release_all(); }
-  static void memcpy(void* dst, const void* src, std::size_t bytes) {
+  // Device-to-device, host-to-device and device-to-host copies (all memcpy here).
+  static void copy(void* dst, const void* src, std::size_t bytes) {
     if (bytes) std::memcpy(dst, src, bytes);
   }
+  static void copy_from_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  static void copy_to_host(void* dst, const void* src, std::size_t bytes) { copy(dst, src, bytes); }
+  // Waits for queued work (host kernels run synchronously).
+  static void synchronize() {}
+};
+
+// The CPU: kernels/cpu/ (Eigen vectorisation, OpenMP; thread count settable, all cores by default).
+struct Cpu : HostMemory {
+  static constexpr const char* name = "cpu";
 
   // Number of threads kernels use. Default: every core OpenMP sees (OMP_NUM_THREADS respected).
   static int num_threads() {
@@ -147,12 +161,21 @@ struct Cpu {
   }
 };
 
-// GPU device tag. Kernels are specialised for it in include/ras/kernels/cuda/ (RAS_WITH_CUDA).
-struct Cuda {
-  static constexpr const char* name = "cuda";
+// The reference device: host memory and kernels/reference/ (plain scalar loops, single thread,
+// written to be obviously correct). The parity harness checks every other backend against it.
+struct Reference : HostMemory {
+  static constexpr const char* name = "reference";
 };
 
+// The GPU. Its memory functions and kernels (kernels/cuda/) exist only in a RAS_WITH_CUDA build
+// (include/ras/device_cuda.hpp); without them using it fails to compile with a clear message.
+struct Cuda {
+  static constexpr const char* name = "cuda";
+  static constexpr bool host_accessible = false;
+};
+
+// True for devices whose memory the host may read and write directly (element access, file I/O).
 template <class D>
-inline constexpr bool is_cpu_device = std::is_same_v<D, Cpu>;
+inline constexpr bool is_host_device = D::host_accessible;
 
 }  // namespace ras

@@ -6,8 +6,10 @@
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <vector>
 
 #include "ras/config.hpp"
+
 #include "ras/tensor.hpp"
 
 namespace ras {
@@ -77,13 +79,18 @@ class Rng {
   bool has_spare_ = false;
 };
 
-template <class S, int R>
-inline void fill_uniform(Tensor<S, R>& t, Rng& rng, double lo = 0.0, double hi = 1.0) {
-  for (Index i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<S>(rng.uniform(lo, hi));
+// Draws are made on the host in element order and copied to the tensor's device.
+template <class S, int R, class D>
+inline void fill_uniform(Tensor<S, R, D>& t, Rng& rng, double lo = 0.0, double hi = 1.0) {
+  std::vector<S> values(static_cast<std::size_t>(t.numel()));
+  for (auto& v : values) v = static_cast<S>(rng.uniform(lo, hi));
+  D::copy_from_host(t.data(), values.data(), t.bytes());
 }
-template <class S, int R>
-inline void fill_normal(Tensor<S, R>& t, Rng& rng, double mean = 0.0, double stddev = 1.0) {
-  for (Index i = 0; i < t.numel(); ++i) t.data()[i] = static_cast<S>(mean + stddev * rng.normal());
+template <class S, int R, class D>
+inline void fill_normal(Tensor<S, R, D>& t, Rng& rng, double mean = 0.0, double stddev = 1.0) {
+  std::vector<S> values(static_cast<std::size_t>(t.numel()));
+  for (auto& v : values) v = static_cast<S>(mean + stddev * rng.normal());
+  D::copy_from_host(t.data(), values.data(), t.bytes());
 }
 
 }  // namespace ras

@@ -14,6 +14,7 @@
 
 #include "ras/config.hpp"
 #include "ras/device.hpp"
+#include "ras/kernels/memory.hpp"
 #include "ras/shape.hpp"
 
 namespace ras {
@@ -111,7 +112,8 @@ class Tensor {
     Tensor t = uninitialized(shape);
     RAS_CHECK(static_cast<Index>(values.size()) == t.numel(), "Tensor::from: shape ",
               shape_string(shape), " needs ", t.numel(), " values but got ", values.size());
-    std::copy(values.begin(), values.end(), t.data());
+    if constexpr (is_host_device<D>) std::copy(values.begin(), values.end(), t.data());  // also vector<bool>
+    else D::copy_from_host(t.data(), values.data(), t.bytes());
     return t;
   }
 
@@ -122,8 +124,76 @@ class Tensor {
 
   Tensor clone() const {
     Tensor t = uninitialized(shape_);
-    D::memcpy(t.data(), data(), static_cast<std::size_t>(numel()) * sizeof(S));
+    D::copy(t.data(), data(), bytes());
     return t;
+  }
+
+  // The value of a one-element tensor, copied to the host (torch's .item()).
+  S item() const {
+    RAS_CHECK(numel() == 1, "item: expected a one-element tensor but got shape ", shape_string(shape_));
+    S v;
+    D::copy_to_host(&v, data(), sizeof(S));
+    return v;
+  }
+
+  // A copy on device D2 (tensor.to<Cpu>(), tensor.to<Cuda>()).
+  template <class D2>
+  Tensor<S, Rank, D2> to() const {
+    auto t = Tensor<S, Rank, D2>::uninitialized(shape_);
+    if constexpr (is_host_device<D> && is_host_device<D2>) {
+      HostMemory::copy(t.data(), data(), bytes());
+    } else if constexpr (is_host_device<D>) {
+      D2::copy_from_host(t.data(), data(), bytes());
+    } else if constexpr (is_host_device<D2>) {
+      D::copy_to_host(t.data(), data(), bytes());
+    } else {
+      auto host = to<Cpu>();
+      D2::copy_from_host(t.data(), host.data(), bytes());
+    }
+    return t;
+  }
+
+  // Rows [begin, begin + n) of the leading axis as a view (no copy; any device).
+  TensorView<S, Rank> rows(Index begin, Index n) {
+    static_assert(Rank >= 1, "rows: needs a leading axis");
+    check_rows(begin, n);
+    Shape<Rank> s = shape_;
+    s[0] = n;
+    return TensorView<S, Rank>(data() + begin * row_size(), s);
+  }
+  TensorView<const S, Rank> rows(Index begin, Index n) const {
+    static_assert(Rank >= 1, "rows: needs a leading axis");
+    check_rows(begin, n);
+    Shape<Rank> s = shape_;
+    s[0] = n;
+    return TensorView<const S, Rank>(data() + begin * row_size(), s);
+  }
+  // Rows [begin, begin + n) as a new tensor (a copy on the same device).
+  Tensor slice_rows(Index begin, Index n) const {
+    Shape<Rank> s = shape_;
+    s[0] = n;
+    check_rows(begin, n);
+    auto t = uninitialized(s);
+    D::copy(t.data(), data() + begin * row_size(), t.bytes());
+    return t;
+  }
+  // Copies src (same extents but the leading one; memory of this device) into rows
+  // [begin, begin + src.dim(0)).
+  void set_rows(Index begin, TensorView<const S, Rank> src) {
+    static_assert(Rank >= 1, "set_rows: needs a leading axis");
+    for (int i = 1; i < Rank; ++i)
+      RAS_CHECK(src.dim(i) == dim(i), "set_rows: expected rows of shape ", shape_string(shape_),
+                " but got ", shape_string(src.shape()));
+    check_rows(begin, src.dim(0));
+    D::copy(data() + begin * row_size(), src.data(), static_cast<std::size_t>(src.numel()) * sizeof(S));
+  }
+  void set_rows(Index begin, const Tensor& src) { set_rows(begin, src.view()); }
+  // Elements per row of the leading axis.
+  Index row_size() const {
+    static_assert(Rank >= 1, "row_size: needs a leading axis");
+    Index n = 1;
+    for (int i = 1; i < Rank; ++i) n *= shape_[static_cast<std::size_t>(i)];
+    return n;
   }
 
   // True for a default-constructed or moved-from tensor (and for zero-element tensors).
@@ -139,11 +209,13 @@ class Tensor {
   template <class... Is>
   S& operator()(Is... is) {
     static_assert(sizeof...(Is) == Rank, "Tensor: number of indices must equal the rank");
+    static_assert(is_host_device<D>, "Tensor: element access needs host memory; copy with to<Cpu>() first");
     return data_.get()[TensorView<S, Rank>::offset_of(shape_, static_cast<Index>(is)...)];
   }
   template <class... Is>
   const S& operator()(Is... is) const {
     static_assert(sizeof...(Is) == Rank, "Tensor: number of indices must equal the rank");
+    static_assert(is_host_device<D>, "Tensor: element access needs host memory; copy with to<Cpu>() first");
     return data_.get()[TensorView<S, Rank>::offset_of(shape_, static_cast<Index>(is)...)];
   }
   // Bounds-checked element access.
@@ -181,7 +253,7 @@ class Tensor {
     return view().template reshape<NewRank>(shape);
   }
 
-  void fill(S value) { std::fill(data(), data() + numel(), value); }
+  void fill(S value) { kernels::fill<S, D>(numel(), value, data()); }
 
   // Internal: takes ownership of memory allocated by D::allocate.
   void adopt(S* data, const Shape<Rank>& shape) {
@@ -193,6 +265,11 @@ class Tensor {
   struct Deleter {
     void operator()(S* p) const noexcept { D::deallocate(p); }
   };
+
+  void check_rows(Index begin, Index n) const {
+    RAS_CHECK(begin >= 0 && n >= 0 && begin + n <= (Rank >= 1 ? shape_[0] : 1), "rows: rows [", begin, ", ",
+              begin + n, ") are out of range for shape ", shape_string(shape_));
+  }
 
   template <class... Is>
   void check_index(Is... is) const {
@@ -206,11 +283,11 @@ class Tensor {
   Shape<Rank> shape_{};
 };
 
-// Copies any view into a new owning tensor.
+// Copies a view of host memory into a new owning tensor on device D.
 template <class S, int Rank, class D = Cpu>
 inline Tensor<std::remove_const_t<S>, Rank, D> to_tensor(const TensorView<S, Rank>& v) {
   auto t = Tensor<std::remove_const_t<S>, Rank, D>::uninitialized(v.shape());
-  std::copy(v.data(), v.data() + v.numel(), t.data());
+  D::copy_from_host(t.data(), v.data(), t.bytes());
   return t;
 }
 
@@ -241,8 +318,21 @@ class ShapedTensor {
   const Plain& tensor() const { return t_; }
   Plain& tensor() { return t_; }
   Plain release() && { return std::move(t_); }
+  // Reads as the plain tensor wherever one is expected (the extents were checked on entry).
+  operator const Plain&() const { return t_; }
   const Shape<rank>& shape() const { return t_.shape(); }
   Index dim(int i) const { return t_.dim(i); }
+  Index numel() const { return t_.numel(); }
+  S* data() { return t_.data(); }
+  const S* data() const { return t_.data(); }
+  template <class... Is>
+  S& operator()(Is... is) {
+    return t_(is...);
+  }
+  template <class... Is>
+  const S& operator()(Is... is) const {
+    return t_(is...);
+  }
   // Extent i; a constant expression when it is fixed in the type.
   template <int I>
   static constexpr Index static_dim() {

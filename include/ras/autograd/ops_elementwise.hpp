@@ -163,11 +163,11 @@ template <class S, int R, class D>
   requires(R > 0)
 inline Var<S, R, D> mul(const Var<S, R, D>& x, const Var<S, 0, D>& s) {
   auto y = Tensor<S, R, D>::uninitialized(x.shape());
-  kernels::scale<S, D>(y.numel(), x.value().data(), s.value().data()[0], y.data());
+  kernels::scale<S, D>(y.numel(), x.value().data(), s.value().item(), y.data());
   auto out = make_output(std::move(y), x, s);
   record(out, [x, s](const Tensor<S, R, D>& dy) {
     if (x.requires_grad())
-      kernels::axpy_acc<S, D>(dy.numel(), s.value().data()[0], dy.data(), x.grad().data());
+      kernels::axpy_acc<S, D>(dy.numel(), s.value().item(), dy.data(), x.grad().data());
     if (s.requires_grad()) {
       // ds += sum(dy * x): the (outer=1, C=1, inner=n) channel reduction
       kernels::channel_sum_acc<S, D>(1, 1, dy.numel(), dy.data(), x.value().data(), s.grad().data());
@@ -237,10 +237,7 @@ inline Var<S, R + 1, D> expand_leading(const Var<S, R, D>& x, Index n) {
   for (int i = 0; i < R; ++i) shape[static_cast<std::size_t>(i + 1)] = x.dim(i);
   auto y = Tensor<S, R + 1, D>::uninitialized(shape);
   const Index m = x.numel();
-  const S* src = x.value().data();
-  S* dst = y.data();
-#pragma omp parallel for schedule(static) if (n * m >= kernels::parallel_grain && n > 1)
-  for (Index k = 0; k < n; ++k) std::copy(src, src + m, dst + k * m);
+  kernels::tile<S, D>(n, m, x.value().data(), y.data());
   auto out = make_output(std::move(y), x);
   record(out, [x, n, m](const Tensor<S, R + 1, D>& dy) {
     if (x.requires_grad()) kernels::sum_axis<S, D>(1, n, m, S(1), dy.data(), x.grad().data(), true);

@@ -5,7 +5,9 @@
 #include <optional>
 
 #include "ras/autograd/var.hpp"
+#include "ras/kernels/elementwise.hpp"
 #include "ras/kernels/gemm.hpp"
+#include "ras/kernels/memory.hpp"
 
 namespace ras::autograd {
 
@@ -67,11 +69,7 @@ inline Var<S, R, D> linear(const Var<S, R, D>& x, const Var<S, 2, D>& weight,
   Shape<R> out_shape = x.shape();
   out_shape[R - 1] = out_features;
   auto y = Tensor<S, R, D>::uninitialized(out_shape);
-  if (bias) {
-    const S* b = bias->value().data();
-    for (Index r = 0; r < rows; ++r)
-      for (Index o = 0; o < out_features; ++o) y.data()[r * out_features + o] = b[o];
-  }
+  if (bias) kernels::tile<S, D>(rows, out_features, bias->value().data(), y.data());
   kernels::gemm<S, D>(false, true, rows, out_features, in, S(1), x.value().data(), in,
                       weight.value().data(), in, bias ? S(1) : S(0), y.data(), out_features);
   const bool bias_grad = bias && bias->requires_grad();
@@ -86,11 +84,8 @@ inline Var<S, R, D> linear(const Var<S, R, D>& x, const Var<S, 2, D>& weight,
     if (weight.requires_grad())
       kernels::gemm<S, D>(true, false, out_features, in, rows, S(1), dy.data(), out_features,
                           x.value().data(), in, S(1), weight.grad().data(), in);
-    if (b && b->requires_grad()) {
-      S* gb = b->grad().data();
-      for (Index r = 0; r < rows; ++r)
-        for (Index o = 0; o < out_features; ++o) gb[o] += dy.data()[r * out_features + o];
-    }
+    if (b && b->requires_grad())
+      kernels::channel_sum_acc<S, D>(rows, out_features, 1, dy.data(), nullptr, b->grad().data());
   });
   return out;
 }

@@ -54,19 +54,11 @@ inline Var<S, R, D> batch_norm(const Var<S, R, D>& x,
   if (training) {
     auto var = Tensor<S, 1, D>(Shape<1>{C});
     kernels::batch_norm_statistics(x.value(), *mean, var);
-    for (Index c = 0; c < C; ++c) {
-      rstd->data()[c] = S(1) / std::sqrt(var.data()[c] + eps);
-      if (!track) continue;
-      const S unbiased = var.data()[c] * S(M) / S(M - 1);
-      running_mean.data()[c] =
-          (S(1) - momentum) * running_mean.data()[c] + momentum * mean->data()[c];
-      running_var.data()[c] = (S(1) - momentum) * running_var.data()[c] + momentum * unbiased;
-    }
+    kernels::batch_norm_finalize<S, D>(C, M, true, track, eps, momentum, var.data(), mean->data(), rstd->data(),
+                                       track ? running_mean.data() : nullptr, track ? running_var.data() : nullptr);
   } else {
-    for (Index c = 0; c < C; ++c) {
-      mean->data()[c] = running_mean.data()[c];
-      rstd->data()[c] = S(1) / std::sqrt(running_var.data()[c] + eps);
-    }
+    kernels::batch_norm_finalize<S, D>(C, M, false, true, eps, momentum, nullptr, mean->data(), rstd->data(),
+                                       running_mean.data(), running_var.data());
   }
   auto y = kernels::batch_norm_forward(x.value(), *mean, *rstd, weight ? &weight->value() : nullptr,
                                        bias ? &bias->value() : nullptr);

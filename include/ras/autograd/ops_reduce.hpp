@@ -48,13 +48,13 @@ inline Var<S, 0, D> scaled_total_sum(const Var<S, R, D>& x, bool mean) {
   const S total = kernels::sum_all<S, D>(n, x.value().data());
   auto y = Tensor<S, 0, D>::uninitialized(Shape<0>{});
   // mean of an empty tensor is 0 / 0 = NaN, as in PyTorch
-  y.data()[0] = mean ? total / static_cast<S>(n) : total;
+  y.fill(mean ? total / static_cast<S>(n) : total);
   const S alpha = mean ? S(1) / static_cast<S>(n) : S(1);
   auto out = make_output(std::move(y), x);
   record(out, [x, alpha](const Tensor<S, 0, D>& dy) {
     if (x.requires_grad()) {
       S* g = x.grad().data();
-      kernels::add_scalar<S, D>(x.numel(), g, alpha * dy.data()[0], g);
+      kernels::add_scalar<S, D>(x.numel(), g, alpha * dy.item(), g);
     }
   });
   return out;
@@ -170,10 +170,10 @@ inline Var<S, 0, D> mse_loss(const Var<S, R, D>& a, const Var<S, R, D>& b) {
             shape_string(a.shape()), " and b has shape ", shape_string(b.shape()));
   const Index n = a.numel();
   auto y = Tensor<S, 0, D>::uninitialized(Shape<0>{});
-  y.data()[0] = kernels::squared_diff_sum<S, D>(n, a.value().data(), b.value().data()) / static_cast<S>(n);
+  y.fill(kernels::squared_diff_sum<S, D>(n, a.value().data(), b.value().data()) / static_cast<S>(n));
   auto out = make_output(std::move(y), a, b);
   record(out, [a, b, n](const Tensor<S, 0, D>& dy) {
-    const S scale = S(2) * dy.data()[0] / static_cast<S>(n);
+    const S scale = S(2) * dy.item() / static_cast<S>(n);
     // d/da = 2 (a - b) / n,  d/db = -2 (a - b) / n
     if (a.requires_grad())
       kernels::sub_acc<S, D>(n, scale, a.value().data(), b.value().data(), a.grad().data());

@@ -8,83 +8,18 @@
 
 #include <algorithm>
 #include <array>
+#include <memory>
 #include <type_traits>
 #include <vector>
 
 #include "ras/autograd/var.hpp"
 #include "ras/kernels/elementwise.hpp"
+#include "ras/kernels/layout.hpp"
+#include "ras/kernels/memory.hpp"
 #include "ras/kernels/reduce.hpp"
 
 namespace ras::autograd {
 
-namespace detail {
-// Walks out = in.permute(perm) (out extent k = in extent perm[k]; both contiguous) row by row:
-// f(r, base, last, last_stride) for output row r (elements r*last .. r*last+last-1), whose
-// element j sits at input offset base + j * last_stride. Parallel over output rows.
-template <int R, class F>
-inline void permute_rows(const Shape<R>& in_shape, const std::array<int, R>& perm, F&& f) {
-  const auto in_strides = row_major_strides(in_shape);
-  Shape<R> out_shape{}, stride{};  // stride[k]: input stride of output axis k
-  for (int k = 0; k < R; ++k) {
-    out_shape[static_cast<std::size_t>(k)] = in_shape[static_cast<std::size_t>(perm[k])];
-    stride[static_cast<std::size_t>(k)] = in_strides[static_cast<std::size_t>(perm[k])];
-  }
-  const Index last = out_shape[R - 1], last_stride = stride[R - 1];
-  const Index total = numel(out_shape);
-  const Index rows = last == 0 ? 0 : total / last;
-#pragma omp parallel for schedule(static) if (total >= kernels::parallel_grain)
-  for (Index r = 0; r < rows; ++r) {
-    Index rem = r, base = 0;
-    for (int k = R - 2; k >= 0; --k) {
-      const Index e = out_shape[static_cast<std::size_t>(k)];
-      base += (rem % e) * stride[static_cast<std::size_t>(k)];
-      rem /= e;
-    }
-    f(r, base, last, last_stride);
-  }
-}
-
-// in: in_shape -> out = in.permute(perm)
-template <class S, int R, class D>
-inline void permute_gather(const Shape<R>& in_shape, const std::array<int, R>& perm, const S* in, S* out) {
-  static_assert(is_cpu_device<D>, "permute: only the Cpu device is implemented");
-  permute_rows<R>(in_shape, perm, [=](Index r, Index base, Index last, Index st) {
-    S* o = out + r * last;
-    for (Index j = 0; j < last; ++j) o[j] = in[base + j * st];
-  });
-}
-
-// Gradient of permute: gin[f(o)] += gout[o]. f is a bijection, so rows never collide.
-template <class S, int R, class D>
-inline void permute_scatter_acc(const Shape<R>& in_shape, const std::array<int, R>& perm, const S* gout,
-                                S* gin) {
-  static_assert(is_cpu_device<D>, "permute: only the Cpu device is implemented");
-  permute_rows<R>(in_shape, perm, [=](Index r, Index base, Index last, Index st) {
-    const S* o = gout + r * last;
-    for (Index j = 0; j < last; ++j) gin[base + j * st] += o[j];
-  });
-}
-
-// For a block copy along an axis: dst[o, dst_off + l, i] (+)= src[o, src_off + l, i] for
-// l < len, with src and dst of extents src_len / dst_len along the axis.
-template <class S, class D>
-inline void axis_block_copy(Index outer, Index inner, Index len, const S* src, Index src_len,
-                            Index src_off, S* dst, Index dst_len, Index dst_off, bool accumulate) {
-  static_assert(is_cpu_device<D>, "concat/slice: only the Cpu device is implemented");
-  const Index chunk = len * inner;
-#pragma omp parallel for schedule(static) if (outer * chunk >= kernels::parallel_grain && outer > 1)
-  for (Index o = 0; o < outer; ++o) {
-    const S* s = src + (o * src_len + src_off) * inner;
-    S* d = dst + (o * dst_len + dst_off) * inner;
-    if (accumulate) {
-#pragma omp simd
-      for (Index i = 0; i < chunk; ++i) d[i] += s[i];
-    } else {
-      std::copy(s, s + chunk, d);
-    }
-  }
-}
-}  // namespace detail
 
 // x: (...) -> shape (same element count; at most one extent may be -1 and is then inferred).
 // Usage: reshape<2>(x, {n, -1}). The output is a copy.
@@ -138,12 +73,12 @@ inline Var<S, R, D> permute(const Var<S, R, D>& x, const std::type_identity_t<st
     for (int k = 0; k < R; ++k)
       out_shape[static_cast<std::size_t>(k)] = x.dim(perm[static_cast<std::size_t>(k)]);
     auto y = Tensor<S, R, D>::uninitialized(out_shape);
-    detail::permute_gather<S, R, D>(x.shape(), perm, x.value().data(), y.data());
+    kernels::permute_gather<S, R, D>(x.shape(), perm, x.value().data(), y.data());
     auto out = make_output(std::move(y), x);
     std::array<int, R> p = perm;
     record(out, [x, p](const Tensor<S, R, D>& dy) {
       if (x.requires_grad())
-        detail::permute_scatter_acc<S, R, D>(x.shape(), p, dy.data(), x.grad().data());
+        kernels::permute_scatter_acc<S, R, D>(x.shape(), p, dy.data(), x.grad().data());
     });
     return out;
   }
@@ -186,7 +121,7 @@ inline Var<S, R, D> concat(const std::vector<Var<S, R, D>>& xs, int axis) {
   for (std::size_t k = 0; k < xs.size(); ++k) {
     const Index len = xs[k].dim(axis);
     offsets[k] = off;
-    detail::axis_block_copy<S, D>(sp.outer, sp.inner, len, xs[k].value().data(), len, 0, y.data(),
+    kernels::axis_block_copy<S, D>(sp.outer, sp.inner, len, xs[k].value().data(), len, 0, y.data(),
                                   sp.len, off, false);
     off += len;
   }
@@ -195,7 +130,7 @@ inline Var<S, R, D> concat(const std::vector<Var<S, R, D>>& xs, int axis) {
     for (std::size_t k = 0; k < xs.size(); ++k) {
       if (!xs[k].requires_grad()) continue;
       const Index len = xs[k].dim(axis);
-      detail::axis_block_copy<S, D>(sp.outer, sp.inner, len, dy.data(), sp.len, offsets[k],
+      kernels::axis_block_copy<S, D>(sp.outer, sp.inner, len, dy.data(), sp.len, offsets[k],
                                     xs[k].grad().data(), len, 0, true);
     }
   });
@@ -216,12 +151,12 @@ inline Var<S, R, D> slice(const Var<S, R, D>& x, int axis, Index start, Index st
   out_shape[static_cast<std::size_t>(axis)] = stop - start;
   auto y = Tensor<S, R, D>::uninitialized(out_shape);
   const Index len = stop - start;
-  detail::axis_block_copy<S, D>(sp.outer, sp.inner, len, x.value().data(), dim, start, y.data(), len,
+  kernels::axis_block_copy<S, D>(sp.outer, sp.inner, len, x.value().data(), dim, start, y.data(), len,
                                 0, false);
   auto out = make_output(std::move(y), x);
   record(out, [x, sp, start, len, dim](const Tensor<S, R, D>& dy) {
     if (x.requires_grad())
-      detail::axis_block_copy<S, D>(sp.outer, sp.inner, len, dy.data(), len, 0, x.grad().data(), dim,
+      kernels::axis_block_copy<S, D>(sp.outer, sp.inner, len, dy.data(), len, 0, x.grad().data(), dim,
                                     start, true);
   });
   return out;
@@ -231,32 +166,19 @@ inline Var<S, R, D> slice(const Var<S, R, D>& x, int axis, Index start, Index st
 // Backward scatter-adds (repeated indices accumulate), as F.embedding.
 template <class S, class D>
 inline Var<S, 2, D> embedding(const Var<S, 2, D>& table, const std::vector<Index>& idx) {
-  static_assert(is_cpu_device<D>, "embedding: only the Cpu device is implemented");
   const Index num = table.dim(0), dim = table.dim(1), n = static_cast<Index>(idx.size());
   for (Index i = 0; i < n; ++i)
     RAS_CHECK(idx[static_cast<std::size_t>(i)] >= 0 && idx[static_cast<std::size_t>(i)] < num,
               "embedding: index ", idx[static_cast<std::size_t>(i)], " at position ", i,
               " is out of range for a table of shape ", shape_string(table.shape()),
               " (expected 0 <= index < ", num, ")");
+  auto index = std::make_shared<Tensor<Index, 1, D>>(Tensor<Index, 1, D>::from({n}, idx));
   auto y = Tensor<S, 2, D>::uninitialized({n, dim});
-  const S* t = table.value().data();
-  S* yd = y.data();
-#pragma omp parallel for schedule(static) if (n * dim >= kernels::parallel_grain)
-  for (Index i = 0; i < n; ++i) {
-    const S* row = t + idx[static_cast<std::size_t>(i)] * dim;
-    std::copy(row, row + dim, yd + i * dim);
-  }
+  kernels::gather_rows<S, D>(n, dim, index->data(), table.value().data(), y.data());
   auto out = make_output(std::move(y), table);
-  record(out, [table, idx, dim](const Tensor<S, 2, D>& dy) {
-    if (!table.requires_grad()) return;
-    S* g = table.grad().data();
-    // Serial over positions (repeated indices write the same row), vectorised along dim.
-    for (std::size_t i = 0; i < idx.size(); ++i) {
-      S* gr = g + idx[i] * dim;
-      const S* dr = dy.data() + static_cast<Index>(i) * dim;
-#pragma omp simd
-      for (Index j = 0; j < dim; ++j) gr[j] += dr[j];
-    }
+  record(out, [table, index, n, dim](const Tensor<S, 2, D>& dy) {
+    if (table.requires_grad())
+      kernels::scatter_add_rows<S, D>(n, dim, index->data(), dy.data(), table.grad().data());
   });
   return out;
 }

@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "ras/autograd/tape.hpp"
+#include "ras/kernels/elementwise.hpp"
 #include "ras/tensor.hpp"
 
 namespace ras::autograd {
@@ -104,7 +105,7 @@ inline void backward(Var<S, R, D>& out, const Tensor<S, R, D>& cotangent) {
   check_same_shape<R>(out.shape(), cotangent.shape(), "backward: cotangent");
   RAS_CHECK(out.requires_grad(), "backward: the output does not require grad (no recorded history)");
   auto& g = out.grad();
-  for (Index i = 0; i < g.numel(); ++i) g.data()[i] += cotangent.data()[i];
+  kernels::axpy_acc<S, D>(g.numel(), S(1), cotangent.data(), g.data());
   current_tape().run_backward();
 }
 

@@ -8,10 +8,10 @@
 
 #include <algorithm>
 #include <array>
-#include <cstring>
 #include <string>
 #include <vector>
 
+#include "ras/design_extents.hpp"
 #include "ras/nn/module.hpp"
 #include "ras/backbones/neck.hpp"
 
@@ -47,23 +47,23 @@ struct InputPreset {
   Index image_size = 224;  // the RAS input resolution (PIL bilinear resize to image_size^2)
 };
 
-template <class S, class D = Cpu>
-class Backbone {
+// The shared part of every backbone, as a CRTP base (no virtual functions: the backbone chosen at
+// run time is a std::variant, pipeline/backbones.hpp). Derived supplies
+//   std::string name() const; std::vector<Index> tap_channels() const, tap_strides() const;
+//   InputPreset input_preset() const;
+//   std::vector<VarT> forward_taps(const VarT& x)   one chunk (n, 3, H, W) -> the tapped levels,
+//                                                   called in eval mode inside InferenceMode;
+//   void set_eval()                                 every BatchNorm in eval mode.
+template <class Derived, class S, class D = Cpu>
+class BackboneBase {
  public:
   using VarT = autograd::Var<S, 4, D>;
   using TensorT = Tensor<S, 4, D>;
 
-  virtual ~Backbone() = default;
-
-  virtual std::string name() const = 0;
-  // Channels and strides of the tapped levels, in level order.
-  virtual std::vector<Index> tap_channels() const = 0;
-  virtual std::vector<Index> tap_strides() const = 0;
-  virtual InputPreset input_preset() const = 0;
   // Channels of the neck output (sum over levels): 272 for EfficientNet-B4, 168 for MobileNetV2.
   Index neck_channels() const {
     Index c = 0;
-    for (Index ci : tap_channels()) c += ci;
+    for (Index ci : self().tap_channels()) c += ci;
     return c;
   }
 
@@ -76,9 +76,21 @@ class Backbone {
     run_chunks(x, [&](std::vector<VarT>& taps, Index n0, Index N) {
       if (out.empty())
         for (auto& t : taps) out.push_back(TensorT::uninitialized({N, t.dim(1), t.dim(2), t.dim(3)}));
-      for (std::size_t l = 0; l < taps.size(); ++l) copy_rows(taps[l].value(), out[l], n0);
+      for (std::size_t l = 0; l < taps.size(); ++l) out[l].set_rows(n0, taps[l].value());
     });
     return out;
+  }
+
+  // Images typed as ImageBatch: a ShapedTensor whose fixed extents are not (N, 3, H, W) does not compile.
+  template <class Ext>
+  std::vector<TensorT> features(const ShapedTensor<S, Ext, D>& x) {
+    static_assert(extents_compatible<Ext, ImageExtents>, "backbone: expected images of extents (N, 3, H, W)");
+    return features(x.tensor());
+  }
+  template <class Ext>
+  TensorT neck(const ShapedTensor<S, Ext, D>& x) {
+    static_assert(extents_compatible<Ext, ImageExtents>, "backbone: expected images of extents (N, 3, H, W)");
+    return neck(x.tensor());
   }
 
   // x: (N, 3, H, W) -> (N, neck_channels(), H_L, W_L), H_L the last level's grid (14 at 224)
@@ -87,39 +99,28 @@ class Backbone {
     run_chunks(x, [&](std::vector<VarT>& taps, Index n0, Index N) {
       auto y = mfcn_neck(taps);
       if (out.empty()) out = TensorT::uninitialized({N, y.dim(1), y.dim(2), y.dim(3)});
-      copy_rows(y.value(), out, n0);
+      out.set_rows(n0, y.value());
     });
     return out;
   }
 
- protected:
-  // One chunk x: (n, 3, H, W) -> the tapped levels; called in eval mode inside InferenceMode.
-  virtual std::vector<VarT> forward_taps(const VarT& x) = 0;
-  // Puts every BatchNorm of the network in eval mode (nn::eval(*this) in the concrete class).
-  virtual void set_eval() = 0;
-
  private:
+  Derived& self() { return static_cast<Derived&>(*this); }
+  const Derived& self() const { return static_cast<const Derived&>(*this); }
+
   template <class F>
   void run_chunks(const TensorT& x, F&& consume) {
-    RAS_CHECK(x.dim(0) >= 1 && x.dim(1) == 3 && x.dim(2) >= 1 && x.dim(3) >= 1, name(),
+    RAS_CHECK(x.dim(0) >= 1 && x.dim(1) == 3 && x.dim(2) >= 1 && x.dim(3) >= 1, self().name(),
               ": expected input of shape (N, 3, H, W) with N, H, W >= 1 but got ", shape_string(x.shape()));
-    RAS_CHECK(chunk_size >= 1, name(), ": expected chunk_size >= 1 but got ", chunk_size);
+    RAS_CHECK(chunk_size >= 1, self().name(), ": expected chunk_size >= 1 but got ", chunk_size);
     autograd::InferenceMode no_tape;
-    set_eval();
-    const Index N = x.dim(0), per = x.numel() / N;
+    self().set_eval();
+    const Index N = x.dim(0);
     for (Index n0 = 0; n0 < N; n0 += chunk_size) {
       const Index n = std::min(chunk_size, N - n0);
-      auto xc = TensorT::uninitialized({n, x.dim(1), x.dim(2), x.dim(3)});
-      std::memcpy(xc.data(), x.data() + n0 * per, static_cast<std::size_t>(n * per) * sizeof(S));
-      auto taps = forward_taps(VarT(std::move(xc)));
+      auto taps = self().forward_taps(VarT(x.slice_rows(n0, n)));
       consume(taps, n0, N);
     }
-  }
-  // dst rows [n0, n0 + src.dim(0)) = src
-  static void copy_rows(const TensorT& src, TensorT& dst, Index n0) {
-    const Index per = src.numel() / src.dim(0);
-    RAS_ASSERT(per == dst.numel() / dst.dim(0));
-    std::memcpy(dst.data() + n0 * per, src.data(), src.bytes());
   }
 };
 

@@ -126,7 +126,7 @@ inline EfficientNetConfig lukemelas_efficientnet_config(const std::string& varia
 }
 
 template <class S, class D = Cpu>
-class EfficientNet : public Backbone<S, D> {
+class EfficientNet : public BackboneBase<EfficientNet<S, D>, S, D> {
  public:
   using VarT = autograd::Var<S, 4, D>;
 
@@ -160,16 +160,16 @@ class EfficientNet : public Backbone<S, D> {
     nn::eval(*this);
   }
 
-  std::string name() const override {
+  std::string name() const {
     return std::string(config.layout == EfficientNetLayout::lukemelas ? "efficientnet-" : "torchvision efficientnet_") +
            config.variant;
   }
-  std::vector<Index> tap_channels() const override {
+  std::vector<Index> tap_channels() const {
     std::vector<Index> c;
     for (Index t : taps) c.push_back(config.blocks[static_cast<std::size_t>(t)].out_channels);
     return c;
   }
-  std::vector<Index> tap_strides() const override {
+  std::vector<Index> tap_strides() const {
     std::vector<Index> s;
     Index stride = 2;
     for (std::size_t j = 0, k = 0; k < taps.size(); ++j) {
@@ -178,7 +178,7 @@ class EfficientNet : public Backbone<S, D> {
     }
     return s;
   }
-  InputPreset input_preset() const override { return {InputNormalization::imagenet, 224}; }
+  InputPreset input_preset() const { return {InputNormalization::imagenet, 224}; }
 
   // The whole classifier (eval, no tape): x: (N, 3, H, W) -> (N, num_classes)
   autograd::Var<S, 2, D> logits(const Tensor<S, 4, D>& x) {
@@ -211,10 +211,10 @@ class EfficientNet : public Backbone<S, D> {
     }
   }
 
- protected:
+  // Used by BackboneBase (one chunk -> the tapped levels; eval mode).
   VarT stem(const VarT& x) { return autograd::silu(bn0(conv_stem(x))); }
 
-  std::vector<VarT> forward_taps(const VarT& x) override {
+  std::vector<VarT> forward_taps(const VarT& x) {
     std::vector<VarT> out;
     VarT h = stem(x);
     for (std::size_t j = 0, k = 0; k < taps.size(); ++j) {
@@ -223,7 +223,7 @@ class EfficientNet : public Backbone<S, D> {
     }
     return out;
   }
-  void set_eval() override { nn::eval(*this); }
+  void set_eval() { nn::eval(*this); }
 };
 
 // lukemelas EfficientNet (RAS backbone by default: efficientnet_lukemelas<float>("b4")).

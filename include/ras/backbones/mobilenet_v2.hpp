@@ -19,7 +19,7 @@
 namespace ras::nn {
 
 template <class S, class D = Cpu>
-class MobileNetV2 : public Backbone<S, D> {
+class MobileNetV2 : public BackboneBase<MobileNetV2<S, D>, S, D> {
  public:
   using VarT = autograd::Var<S, 4, D>;
 
@@ -74,13 +74,13 @@ class MobileNetV2 : public Backbone<S, D> {
                 " at position ", i);
   }
 
-  std::string name() const override { return "mobilenet_v2"; }
-  std::vector<Index> tap_channels() const override {
+  std::string name() const { return "mobilenet_v2"; }
+  std::vector<Index> tap_channels() const {
     std::vector<Index> c;
     for (Index t : taps) c.push_back(blocks[static_cast<std::size_t>(t)].out_channels);
     return c;
   }
-  std::vector<Index> tap_strides() const override {
+  std::vector<Index> tap_strides() const {
     std::vector<Index> s;
     Index stride = 2;
     for (std::size_t j = 0, k = 0; k < taps.size(); ++j) {
@@ -89,7 +89,7 @@ class MobileNetV2 : public Backbone<S, D> {
     }
     return s;
   }
-  InputPreset input_preset() const override { return {InputNormalization::symmetric, 224}; }
+  InputPreset input_preset() const { return {InputNormalization::symmetric, 224}; }
 
   // The whole classifier (no tape): x: (N, 3, H, W) -> (N, 1001) logits (ImageNet class i = i + 1)
   autograd::Var<S, 2, D> logits(const Tensor<S, 4, D>& x) {
@@ -108,7 +108,7 @@ class MobileNetV2 : public Backbone<S, D> {
     v.module("classifier", classifier);
   }
 
- protected:
+  // Used by BackboneBase (one chunk -> the tapped levels; eval mode).
   // A 3x3 conv with TF-SAME padding for the input at hand.
   static VarT same_conv(const Conv2d<S, D>& conv, const VarT& x) {
     auto args = same_conv_args(x.dim(2), x.dim(3), conv.weight.dim(2), conv.args.stride_h, conv.args.groups);
@@ -124,7 +124,7 @@ class MobileNetV2 : public Backbone<S, D> {
     return b.residual() ? autograd::add(h, x) : h;
   }
 
-  std::vector<VarT> forward_taps(const VarT& x) override {
+  std::vector<VarT> forward_taps(const VarT& x) {
     std::vector<VarT> out;
     VarT h = stem_forward(x);
     for (std::size_t j = 0, k = 0; k < taps.size(); ++j) {
@@ -133,7 +133,7 @@ class MobileNetV2 : public Backbone<S, D> {
     }
     return out;
   }
-  void set_eval() override {}  // no batch norm (folded)
+  void set_eval() {}  // no batch norm (folded)
 };
 
 }  // namespace ras::nn

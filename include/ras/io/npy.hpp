@@ -274,7 +274,7 @@ inline void write_npy(const std::filesystem::path& path, DType dtype, const std:
 // t: any shape -> a .npy file of T's dtype (float '<f4', double '<f8', int64_t '<i8', bool '|b1', ...).
 template <class T, int R, class D>
 inline void save_npy(const std::filesystem::path& path, const Tensor<T, R, D>& t) {
-  static_assert(is_cpu_device<D>, "save_npy: only CPU tensors can be written");
+  static_assert(is_host_device<D>, "save_npy: only host tensors can be written (copy with to<Cpu>() first)");
   write_npy(path, dtype_v<T>, std::vector<Index>(t.shape().begin(), t.shape().end()), t.data());
 }
 

@@ -284,7 +284,7 @@ class SafetensorsWriter {
   // t: any shape, stored as dtype `as` (default: T's own dtype).
   template <class T, int R, class D>
   void add(const std::string& name, const Tensor<T, R, D>& t, DType as = dtype_v<T>) {
-    static_assert(is_cpu_device<D>, "SafetensorsWriter: only CPU tensors can be written");
+    static_assert(is_host_device<D>, "SafetensorsWriter: only host tensors can be written");
     add(name, t.data(), std::vector<Index>(t.shape().begin(), t.shape().end()), as);
   }
   // data: numel(shape) values in row-major order.

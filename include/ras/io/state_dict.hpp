@@ -52,7 +52,7 @@ inline std::vector<StateEntry> state_entries(M& m) {
   std::vector<StateEntry> out;
   auto add = [&out](const std::string& name, auto& tensor, bool is_param) {
     using T = std::decay_t<decltype(tensor)>;
-    static_assert(is_cpu_device<typename T::Device>, "state_dict: only CPU modules can be saved or loaded");
+    static_assert(is_host_device<typename T::Device>, "state_dict: only host-memory modules can be saved or loaded");
     RAS_CHECK(!tensor.empty() || ras::numel(tensor.shape()) == 0, "state_dict: '", name,
               "' is an unallocated tensor of shape ", shape_string(tensor.shape()));
     StateEntry e;
@@ -162,7 +162,7 @@ inline LoadReport load_state_dict(M& m, const std::filesystem::path& path, const
 // optimiser's moments), converting the stored dtype. dst: any shape, must equal the stored one.
 template <class T, int R, class D>
 inline void read_into(const SafetensorsFile& file, const std::string& name, Tensor<T, R, D>& dst) {
-  static_assert(is_cpu_device<D>, "read_into: only CPU tensors can be loaded");
+  static_assert(is_host_device<D>, "read_into: only host tensors can be loaded");
   file.get_into(name, dst.data(), std::vector<Index>(dst.shape().begin(), dst.shape().end()));
 }
 

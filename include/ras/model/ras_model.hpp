@@ -13,6 +13,8 @@
 #include "ras/nn/embedding.hpp"
 #include "ras/nn/init.hpp"
 #include "ras/model/rasformer.hpp"
+#include "ras/kernels/layout.hpp"
+#include "ras/kernels/model.hpp"
 #include "ras/random.hpp"
 
 namespace ras::nn {
@@ -106,8 +108,7 @@ class RasReconstruction {
     for (Index i = 0; i < cfg.decoder_layers; ++i) {
       transformer.decoder.forward_layers.emplace_back(cfg, rng);
       Embedding<S, D> copy(cfg.tokens(), cfg.hidden, rng);
-      std::copy(context.weight.value().data(), context.weight.value().data() + context.weight.numel(),
-                copy.weight.value().data());
+      copy.weight.value() = context.weight.value().clone();
       transformer.decoder.embed_layers.push_back(std::move(copy));
     }
     input_proj = Linear<S, D>(cfg.channels, cfg.hidden, rng);
@@ -138,9 +139,7 @@ class RasReconstruction {
     const Index L = H * W;
     // (B, C, H, W) -> tokens (B, L, C)
     auto tokens = Tensor<S, 3, D>::uninitialized({B, L, C});
-    for (Index b = 0; b < B; ++b)
-      for (Index c = 0; c < C; ++c)
-        for (Index l = 0; l < L; ++l) tokens(b, l, c) = features.data()[(b * C + c) * L + l];
+    kernels::permute_gather<S, 3, D>(Shape<3>{B, C, L}, std::array<int, 3>{0, 2, 1}, features.data(), tokens.data());
     if (training_ && cfg_.jitter_scale > 0) {
       RAS_CHECK(rng != nullptr, "RAS: training mode needs an Rng for the feature jitter");
       add_jitter(tokens, *rng);
@@ -165,13 +164,11 @@ class RasReconstruction {
   void add_jitter(Tensor<S, 3, D>& tokens, Rng& rng) const {
     if (cfg_.jitter_prob < 1.0 && rng.uniform() > cfg_.jitter_prob) return;
     const Index rows = tokens.dim(0) * tokens.dim(1), C = tokens.dim(2);
-    for (Index r = 0; r < rows; ++r) {
-      S* f = tokens.data() + r * C;
-      double norm = 0;
-      for (Index c = 0; c < C; ++c) norm += double(f[c]) * double(f[c]);
-      const double scale = std::sqrt(norm) / double(C) * cfg_.jitter_scale;
-      for (Index c = 0; c < C; ++c) f[c] += static_cast<S>(rng.normal() * scale);
-    }
+    // The N(0, 1) draws are made on the host in (token, channel) order, then applied on the device.
+    std::vector<double> noise(static_cast<std::size_t>(rows * C));
+    for (auto& e : noise) e = rng.normal();
+    auto noise_d = Tensor<double, 2, D>::from({rows, C}, noise);
+    kernels::jitter_add<S, D>(rows, C, noise_d.data(), cfg_.jitter_scale, tokens.data());
   }
 
   void reset_linears(Rng& rng) {
@@ -199,10 +196,8 @@ class RasReconstruction {
   // every encoder layer (and every decoder block) starts with the same MHA in_proj weights.
   void share_initial_in_proj() {
     auto copy_attn = [](const MultiheadAttention<S, D>& from, MultiheadAttention<S, D>& to) {
-      std::copy(from.in_proj_weight.value().data(), from.in_proj_weight.value().data() + from.in_proj_weight.numel(),
-                to.in_proj_weight.value().data());
-      std::copy(from.in_proj_bias.value().data(), from.in_proj_bias.value().data() + from.in_proj_bias.numel(),
-                to.in_proj_bias.value().data());
+      to.in_proj_weight.value() = from.in_proj_weight.value().clone();
+      to.in_proj_bias.value() = from.in_proj_bias.value().clone();
     };
     auto& enc = transformer.encoder.layers;
     for (std::size_t i = 1; i < enc.size(); ++i) copy_attn(enc[0].attention, enc[i].attention);

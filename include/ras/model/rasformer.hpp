@@ -22,16 +22,17 @@ namespace ras::nn {
 // (clipped at the border, the query itself included), 0 elsewhere (ras.py generate_mask).
 template <class S, class D = Cpu>
 inline Tensor<S, 2, D> neighbor_mask(Index h, Index w, Index neighbor_h, Index neighbor_w) {
-  Tensor<S, 2, D> mask({h * w, h * w});
+  const Index L = h * w;
+  std::vector<S> mask(static_cast<std::size_t>(L * L), S(0));  // built on the host, then copied
   const S neg_inf = -std::numeric_limits<S>::infinity();
   for (Index h1 = 0; h1 < h; ++h1)
     for (Index w1 = 0; w1 < w; ++w1) {
       const Index h_lo = std::max<Index>(h1 - neighbor_h / 2, 0), h_hi = std::min(h1 + neighbor_h / 2 + 1, h);
       const Index w_lo = std::max<Index>(w1 - neighbor_w / 2, 0), w_hi = std::min(w1 + neighbor_w / 2 + 1, w);
       for (Index h2 = h_lo; h2 < h_hi; ++h2)
-        for (Index w2 = w_lo; w2 < w_hi; ++w2) mask(h1 * w + w1, h2 * w + w2) = neg_inf;
+        for (Index w2 = w_lo; w2 < w_hi; ++w2) mask[static_cast<std::size_t>((h1 * w + w1) * L + h2 * w + w2)] = neg_inf;
     }
-  return mask;
+  return Tensor<S, 2, D>::from({L, L}, mask);
 }
 
 // Post-LN attention + FFN block, the shape shared by the encoder layer and the decoder's

@@ -42,35 +42,35 @@ inline double calculate_gain(const std::string& nonlinearity, double a = 0.01) {
 }
 
 // t ~ U(lo, hi)
-template <class S, int R>
-inline void uniform_(Tensor<S, R>& t, Rng& rng, double lo = 0.0, double hi = 1.0) {
+template <class S, int R, class D>
+inline void uniform_(Tensor<S, R, D>& t, Rng& rng, double lo = 0.0, double hi = 1.0) {
   RAS_CHECK(lo <= hi, "uniform_: expected lo <= hi but got lo=", lo, " hi=", hi);
   fill_uniform(t, rng, lo, hi);
 }
 
 // t ~ N(mean, std^2)
-template <class S, int R>
-inline void normal_(Tensor<S, R>& t, Rng& rng, double mean = 0.0, double std = 1.0) {
+template <class S, int R, class D>
+inline void normal_(Tensor<S, R, D>& t, Rng& rng, double mean = 0.0, double std = 1.0) {
   RAS_CHECK(std >= 0.0, "normal_: expected std >= 0 but got ", std);
   fill_normal(t, rng, mean, std);
 }
 
-template <class S, int R>
-inline void constant_(Tensor<S, R>& t, double value) {
+template <class S, int R, class D>
+inline void constant_(Tensor<S, R, D>& t, double value) {
   t.fill(static_cast<S>(value));
 }
-template <class S, int R>
-inline void zeros_(Tensor<S, R>& t) {
+template <class S, int R, class D>
+inline void zeros_(Tensor<S, R, D>& t) {
   t.fill(S(0));
 }
-template <class S, int R>
-inline void ones_(Tensor<S, R>& t) {
+template <class S, int R, class D>
+inline void ones_(Tensor<S, R, D>& t) {
   t.fill(S(1));
 }
 
 // Glorot: U(-b, b), b = gain * sqrt(6 / (fan_in + fan_out)). t: (out, in, ...)
-template <class S, int R>
-inline void xavier_uniform_(Tensor<S, R>& t, Rng& rng, double gain = 1.0) {
+template <class S, int R, class D>
+inline void xavier_uniform_(Tensor<S, R, D>& t, Rng& rng, double gain = 1.0) {
   auto [fan_in, fan_out] = fan_in_and_fan_out<R>(t.shape());
   RAS_CHECK(fan_in + fan_out > 0, "xavier_uniform_: expected a non-empty weight but got shape ",
             shape_string(t.shape()));
@@ -79,8 +79,8 @@ inline void xavier_uniform_(Tensor<S, R>& t, Rng& rng, double gain = 1.0) {
 }
 
 // Glorot: N(0, std^2), std = gain * sqrt(2 / (fan_in + fan_out)). t: (out, in, ...)
-template <class S, int R>
-inline void xavier_normal_(Tensor<S, R>& t, Rng& rng, double gain = 1.0) {
+template <class S, int R, class D>
+inline void xavier_normal_(Tensor<S, R, D>& t, Rng& rng, double gain = 1.0) {
   auto [fan_in, fan_out] = fan_in_and_fan_out<R>(t.shape());
   RAS_CHECK(fan_in + fan_out > 0, "xavier_normal_: expected a non-empty weight but got shape ",
             shape_string(t.shape()));
@@ -102,16 +102,16 @@ inline double kaiming_std(const Shape<R>& shape, double a, FanMode mode, const s
 
 // He: U(-b, b), b = sqrt(3) * gain / sqrt(fan), gain = calculate_gain(nonlinearity, a).
 // t: (out, in, ...)
-template <class S, int R>
-inline void kaiming_uniform_(Tensor<S, R>& t, Rng& rng, double a = 0.0, FanMode mode = FanMode::fan_in,
+template <class S, int R, class D>
+inline void kaiming_uniform_(Tensor<S, R, D>& t, Rng& rng, double a = 0.0, FanMode mode = FanMode::fan_in,
                              const std::string& nonlinearity = "leaky_relu") {
   const double bound = std::sqrt(3.0) * detail::kaiming_std<R>(t.shape(), a, mode, nonlinearity, "kaiming_uniform_");
   fill_uniform(t, rng, -bound, bound);
 }
 
 // He: N(0, std^2), std = gain / sqrt(fan). t: (out, in, ...)
-template <class S, int R>
-inline void kaiming_normal_(Tensor<S, R>& t, Rng& rng, double a = 0.0, FanMode mode = FanMode::fan_in,
+template <class S, int R, class D>
+inline void kaiming_normal_(Tensor<S, R, D>& t, Rng& rng, double a = 0.0, FanMode mode = FanMode::fan_in,
                             const std::string& nonlinearity = "leaky_relu") {
   fill_normal(t, rng, 0.0, detail::kaiming_std<R>(t.shape(), a, mode, nonlinearity, "kaiming_normal_"));
 }
@@ -119,8 +119,8 @@ inline void kaiming_normal_(Tensor<S, R>& t, Rng& rng, double a = 0.0, FanMode m
 // nn.Linear / nn.Conv2d reset_parameters(): weight by kaiming_uniform_(a = sqrt(5)), i.e.
 // U(-1/sqrt(fan_in), 1/sqrt(fan_in)); bias (when given) from the same bound.
 // weight: (out, in, ...), bias: (out) or nullptr
-template <class S, int R>
-inline void layer_default_(Tensor<S, R>& weight, Tensor<S, 1>* bias, Rng& rng) {
+template <class S, int R, class D>
+inline void layer_default_(Tensor<S, R, D>& weight, Tensor<S, 1, D>* bias, Rng& rng) {
   kaiming_uniform_(weight, rng, std::sqrt(5.0));
   if (bias) {
     RAS_CHECK(bias->dim(0) == weight.dim(0), "layer_default_: expected bias of shape (", weight.dim(0),

@@ -1,4 +1,5 @@
 // ras/nn/optim.hpp — optimisers over named parameter lists (ras::optim): Adam, AdamW and SGD with
+// the device D of the parameters as a template argument (kernels/optim.hpp does the updates),
 // momentum, with the update rules of torch.optim.Adam / AdamW / SGD (PyTorch 1.13, single-tensor
 // path, amsgrad and maximize not supported), and clip_grad_norm as torch.nn.utils.clip_grad_norm_.
 // Parameters come as std::vector<nn::ParamRef<S>> (nn::named_parameters(model)); a parameter
@@ -17,6 +18,9 @@
 #include <utility>
 #include <vector>
 
+#include "ras/kernels/elementwise.hpp"
+#include "ras/kernels/memory.hpp"
+#include "ras/kernels/optim.hpp"
 #include "ras/nn/module.hpp"
 
 namespace ras::optim {
@@ -24,27 +28,19 @@ namespace ras::optim {
 // Total 2-norm of all gradients; when it exceeds max_norm every gradient is scaled by
 // max_norm / (total + 1e-6) (torch.nn.utils.clip_grad_norm_). Parameters without a gradient are
 // ignored. Returns the total norm before clipping.
-template <class S>
+template <class S, class D = Cpu>
 inline double clip_grad_norm(const std::vector<nn::ParamRef<S>>& params, double max_norm) {
   RAS_CHECK(max_norm >= 0.0, "clip_grad_norm: expected max_norm >= 0 but got ", max_norm);
   std::vector<std::pair<S*, Index>> grads;
   for (const auto& p : params)
     if (S* g = p.grad ? p.grad() : nullptr) grads.emplace_back(g, p.numel);
   double sum_sq = 0.0;
-  for (auto [g, n] : grads) {
-    double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 65536)
-    for (Index i = 0; i < n; ++i) s += static_cast<double>(g[i]) * static_cast<double>(g[i]);
-    sum_sq += s;
-  }
+  for (auto [g, n] : grads) sum_sq += kernels::sum_squares<S, D>(n, g);
   const double total = std::sqrt(sum_sq);
   const double coef = max_norm / (total + 1e-6);
   if (coef < 1.0) {
     const S c = static_cast<S>(coef);
-    for (auto [g, n] : grads) {
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (Index i = 0; i < n; ++i) g[i] *= c;
-    }
+    for (auto [g, n] : grads) kernels::scale<S, D>(n, g, c, g);
   }
   return total;
 }
@@ -55,11 +51,11 @@ namespace detail {
 // int64 step counters. State is allocated (zero, step 0) at construction for parameters that
 // require grad, and on the first step with a gradient for the others; zero state at step 0 is
 // exactly PyTorch's freshly initialised state.
-template <class S>
+template <class S, class D>
 class OptimizerBase {
  public:
   struct State {
-    std::vector<Tensor<S, 1>> tensors;
+    std::vector<Tensor<S, 1, D>> tensors;
     Tensor<std::int64_t, 0> step;
     bool allocated() const { return !step.empty(); }
   };
@@ -69,12 +65,12 @@ class OptimizerBase {
   // Sets every existing gradient to zero (to drop them instead, use nn::zero_grad(module)).
   void zero_grad() {
     for (auto& p : params_)
-      if (S* g = p.grad ? p.grad() : nullptr) std::fill(g, g + p.numel, S(0));
+      if (S* g = p.grad ? p.grad() : nullptr) kernels::fill<S, D>(p.numel, S(0), g);
   }
 
   // Flat state tensors named "<state>.<param>" (e.g. "exp_avg.encoder.weight").
-  std::vector<std::pair<std::string, Tensor<S, 1>*>> state_tensors() {
-    std::vector<std::pair<std::string, Tensor<S, 1>*>> out;
+  std::vector<std::pair<std::string, Tensor<S, 1, D>*>> state_tensors() {
+    std::vector<std::pair<std::string, Tensor<S, 1, D>*>> out;
     for (std::size_t i = 0; i < params_.size(); ++i) {
       if (!states_[i].allocated()) continue;
       for (std::size_t k = 0; k < state_names_.size(); ++k)
@@ -151,8 +147,8 @@ struct AdamWOptions {
 
 namespace detail {
 // One Adam step; `decoupled` selects AdamW's weight decay.
-template <class S>
-class AdamCore : public OptimizerBase<S> {
+template <class S, class D>
+class AdamCore : public OptimizerBase<S, D> {
  public:
   void step() {
     for (std::size_t i = 0; i < this->params_.size(); ++i) {
@@ -164,29 +160,19 @@ class AdamCore : public OptimizerBase<S> {
       const std::int64_t t = ++*st.step.data();
       const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(t));
       const double bc2_sqrt = std::sqrt(1.0 - std::pow(o_.beta2, static_cast<double>(t)));
-      const S decay = static_cast<S>(1.0 - o_.lr * o_.weight_decay);
-      const S l2 = static_cast<S>(o_.weight_decay);
-      const S b1 = static_cast<S>(o_.beta1), b2 = static_cast<S>(o_.beta2);
-      const S one_b1 = static_cast<S>(1.0 - o_.beta1), one_b2 = static_cast<S>(1.0 - o_.beta2);
-      const S step_size = static_cast<S>(o_.lr / bc1), bc2s = static_cast<S>(bc2_sqrt);
-      const S eps = static_cast<S>(o_.eps);
-      const bool decoupled = decoupled_, has_wd = o_.weight_decay != 0.0;
-      S* w = p.value;
-      S* m = st.tensors[0].data();
-      S* v = st.tensors[1].data();
-      const Index n = p.numel;
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (Index j = 0; j < n; ++j) {
-        S grad = g[j];
-        if (has_wd) {
-          if (decoupled) w[j] *= decay;  // AdamW: p.mul_(1 - lr * wd)
-          else grad += l2 * w[j];        // Adam: grad.add(p, alpha=wd)
-        }
-        m[j] = m[j] * b1 + one_b1 * grad;
-        v[j] = v[j] * b2 + one_b2 * grad * grad;
-        const S denom = std::sqrt(v[j]) / bc2s + eps;
-        w[j] -= step_size * m[j] / denom;
-      }
+      kernels::AdamStepArgs<S> a;
+      a.decay = static_cast<S>(1.0 - o_.lr * o_.weight_decay);
+      a.l2 = static_cast<S>(o_.weight_decay);
+      a.beta1 = static_cast<S>(o_.beta1);
+      a.beta2 = static_cast<S>(o_.beta2);
+      a.one_minus_beta1 = static_cast<S>(1.0 - o_.beta1);
+      a.one_minus_beta2 = static_cast<S>(1.0 - o_.beta2);
+      a.step_size = static_cast<S>(o_.lr / bc1);
+      a.bias_correction2_sqrt = static_cast<S>(bc2_sqrt);
+      a.eps = static_cast<S>(o_.eps);
+      a.decoupled = decoupled_;
+      a.has_weight_decay = o_.weight_decay != 0.0;
+      kernels::adam_step<S, D>(p.numel, p.value, g, st.tensors[0].data(), st.tensors[1].data(), a);
     }
   }
 
@@ -198,7 +184,7 @@ class AdamCore : public OptimizerBase<S> {
 
  protected:
   AdamCore(std::vector<nn::ParamRef<S>> params, AdamOptions o, bool decoupled, const char* what)
-      : OptimizerBase<S>(std::move(params), {"exp_avg", "exp_avg_sq"}, what), o_(o), decoupled_(decoupled) {
+      : OptimizerBase<S, D>(std::move(params), {"exp_avg", "exp_avg_sq"}, what), o_(o), decoupled_(decoupled) {
     RAS_CHECK(o.lr >= 0.0, what, ": expected lr >= 0 but got ", o.lr);
     RAS_CHECK(o.eps >= 0.0, what, ": expected eps >= 0 but got ", o.eps);
     RAS_CHECK(o.beta1 >= 0.0 && o.beta1 < 1.0 && o.beta2 >= 0.0 && o.beta2 < 1.0, what,
@@ -212,19 +198,19 @@ class AdamCore : public OptimizerBase<S> {
 
 // torch.optim.Adam: g += wd * p; m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2;
 // p -= lr / (1 - b1^t) * m / (sqrt(v) / sqrt(1 - b2^t) + eps).
-template <class S>
-class Adam : public detail::AdamCore<S> {
+template <class S, class D = Cpu>
+class Adam : public detail::AdamCore<S, D> {
  public:
   explicit Adam(std::vector<nn::ParamRef<S>> params, AdamOptions o = {})
-      : detail::AdamCore<S>(std::move(params), o, false, "Adam") {}
+      : detail::AdamCore<S, D>(std::move(params), o, false, "Adam") {}
 };
 
 // torch.optim.AdamW: p *= 1 - lr * wd first, then the Adam update without the L2 term.
-template <class S>
-class AdamW : public detail::AdamCore<S> {
+template <class S, class D = Cpu>
+class AdamW : public detail::AdamCore<S, D> {
  public:
   explicit AdamW(std::vector<nn::ParamRef<S>> params, AdamWOptions o = {})
-      : detail::AdamCore<S>(std::move(params), AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}, true,
+      : detail::AdamCore<S, D>(std::move(params), AdamOptions{o.lr, o.beta1, o.beta2, o.eps, o.weight_decay}, true,
                             "AdamW") {}
 };
 
@@ -240,11 +226,11 @@ struct SGDOptions {
 // torch.optim.SGD: d = g + wd * p; buf = d on the first step, else buf = mu buf + (1 - dampening) d;
 // d = nesterov ? d + mu buf : buf; p -= lr d. State "momentum_buffer.<param>" (when momentum != 0)
 // and "step.<param>" (ras keeps the count to know when the buffer starts; PyTorch keeps none).
-template <class S>
-class SGD : public detail::OptimizerBase<S> {
+template <class S, class D = Cpu>
+class SGD : public detail::OptimizerBase<S, D> {
  public:
   explicit SGD(std::vector<nn::ParamRef<S>> params, SGDOptions o = {})
-      : detail::OptimizerBase<S>(std::move(params),
+      : detail::OptimizerBase<S, D>(std::move(params),
                                  o.momentum != 0.0 ? std::vector<std::string>{"momentum_buffer"}
                                                    : std::vector<std::string>{},
                                  "SGD"),
@@ -266,21 +252,15 @@ class SGD : public detail::OptimizerBase<S> {
       auto& st = this->states_[i];
       const bool first = *st.step.data() == 0;
       ++*st.step.data();
-      const bool has_momentum = o_.momentum != 0.0, nesterov = o_.nesterov;
-      const S lr = static_cast<S>(o_.lr), wd = static_cast<S>(o_.weight_decay);
-      const S mu = static_cast<S>(o_.momentum), one_damp = static_cast<S>(1.0 - o_.dampening);
-      S* w = p.value;
-      S* buf = has_momentum ? st.tensors[0].data() : nullptr;
-      const Index n = p.numel;
-#pragma omp parallel for schedule(static) if (n > 65536)
-      for (Index j = 0; j < n; ++j) {
-        S d = g[j] + wd * w[j];
-        if (has_momentum) {
-          buf[j] = first ? d : mu * buf[j] + one_damp * d;
-          d = nesterov ? d + mu * buf[j] : buf[j];
-        }
-        w[j] -= lr * d;
-      }
+      kernels::SgdStepArgs<S> a;
+      a.lr = static_cast<S>(o_.lr);
+      a.weight_decay = static_cast<S>(o_.weight_decay);
+      a.momentum = static_cast<S>(o_.momentum);
+      a.one_minus_dampening = static_cast<S>(1.0 - o_.dampening);
+      a.has_momentum = o_.momentum != 0.0;
+      a.nesterov = o_.nesterov;
+      a.first_step = first;
+      kernels::sgd_step<S, D>(p.numel, p.value, g, a.has_momentum ? st.tensors[0].data() : nullptr, a);
     }
   }
 

@@ -68,9 +68,9 @@ class Detector {
       RAS_CHECK(st.has(first_backbone_key(st)), "model ", file.string(),
                 " holds no backbone weights: pass --weights");
       weights = file;
-      load_backbone_weights(*net, backbone, file, "backbone.");
+      load_backbone_weights(*net, file, "backbone.");
     } else {
-      load_backbone_weights(*net, backbone, weights);
+      load_backbone_weights(*net, weights);
     }
     nn::RasReconstruction<float> model(cfg, 0);
     io::LoadOptions o;
@@ -108,15 +108,13 @@ class Detector {
     if (size <= 0) size = image_size();
     autograd::InferenceMode no_tape;
     model_.set_training(false);
-    const Index N = features.dim(0), per = features.numel() / std::max<Index>(N, 1);
+    const Index N = features.dim(0);
     auto out = Tensor<float, 4>::uninitialized({N, 1, size, size});
     for (Index n0 = 0; n0 < N; n0 += batch) {
       const Index n = std::min(batch, N - n0);
-      auto chunk = Tensor<float, 4>::uninitialized({n, features.dim(1), features.dim(2), features.dim(3)});
-      std::copy(features.data() + n0 * per, features.data() + (n0 + n) * per, chunk.data());
+      auto chunk = features.slice_rows(n0, n);
       auto rec = model_(chunk);
-      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size);
-      std::copy(up.data(), up.data() + up.numel(), out.data() + n0 * size * size);
+      out.set_rows(n0, model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size).tensor());
     }
     return out;
   }
@@ -133,7 +131,7 @@ class Detector {
       autograd::InferenceMode no_tape;
       auto rec = model_(feats);
       auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
-      r.map = std::move(up).reshape<2>({img.height, img.width});
+      r.map = std::move(up).release().reshape<2>({img.height, img.width});
     } else {
       r.map = std::move(map224).reshape<2>({image_size(), image_size()});
     }

@@ -21,7 +21,7 @@ namespace ras::pipeline {
 class FeatureExtractor {
  public:
   // backbone_id names the backbone and its weights (e.g. "mobilenet_v2-<hash>"); cache may be empty.
-  FeatureExtractor(nn::Backbone<float>& backbone, std::string backbone_id, std::filesystem::path cache = {},
+  FeatureExtractor(AnyBackbone& backbone, std::string backbone_id, std::filesystem::path cache = {},
                    Index image_size = 224)
       : backbone_(backbone), id_(std::move(backbone_id)), image_size_(image_size) {
     if (!cache.empty()) {
@@ -34,8 +34,9 @@ class FeatureExtractor {
   Index image_size() const { return image_size_; }
 
   // The preprocessed network input of one image: (1, 3, size, size).
-  Tensor<float, 4> input(const std::filesystem::path& image) const {
-    return io::preprocess<float>(io::load_image(image.string()), image_size_, input_normalization(backbone_));
+  ImageBatch<float> input(const std::filesystem::path& image) const {
+    return ImageBatch<float>(
+        io::preprocess<float>(io::load_image(image.string()), image_size_, input_normalization(backbone_)));
   }
 
   // One image -> (C, h, w) features (from memory, the cache folder, or the backbone).
@@ -106,7 +107,7 @@ class FeatureExtractor {
     for (Index i = 0; i < N; ++i) {
       const auto& f = found[static_cast<std::size_t>(i)];
       check_same_shape<3>(f0.shape(), f.shape(), "FeatureExtractor: feature map");
-      std::copy(f.data(), f.data() + f.numel(), out.data() + i * f.numel());
+      out.set_rows(i, f.reshaped<4>({1, f.dim(0), f.dim(1), f.dim(2)}));
     }
     return out;
   }
@@ -115,7 +116,7 @@ class FeatureExtractor {
   long cache_hits() const { return cache_hits_; }
 
  private:
-  nn::Backbone<float>& backbone_;
+  AnyBackbone& backbone_;
   std::string id_;
   Index image_size_;
   std::filesystem::path cache_dir_;

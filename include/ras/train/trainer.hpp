@@ -93,17 +93,15 @@ class Trainer {
   // One optimisation step on the samples `idx`; returns the loss.
   double train_step(const std::vector<Index>& idx) {
     const Index B = static_cast<Index>(idx.size()), C = features_.dim(1), h = features_.dim(2), w = features_.dim(3);
-    const Index per = C * h * w;
     auto batch = Tensor<S, 4>::uninitialized({B, C, h, w});
-    for (Index b = 0; b < B; ++b)
-      std::copy(features_.data() + idx[static_cast<std::size_t>(b)] * per,
-                features_.data() + (idx[static_cast<std::size_t>(b)] + 1) * per, batch.data() + b * per);
+    const auto index = Tensor<Index, 1>::from({B}, idx);
+    kernels::gather_rows<S, Cpu>(B, C * h * w, index.data(), features_.data(), batch.data());
     model_.set_training(true);
     rng_.clear_cache();
     auto rec = model_(batch, &rng_);
     autograd::Var<S, 4> target(std::move(batch));
     auto loss = autograd::mse_loss(rec, target);
-    const double value = static_cast<double>(*loss.value().data());
+    const double value = static_cast<double>(loss.value().item());
     autograd::backward(loss);
     if (opt_.clip_norm > 0) optim::clip_grad_norm(params_, opt_.clip_norm);
     adamw_.step();

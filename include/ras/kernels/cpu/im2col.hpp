@@ -1,4 +1,4 @@
-// ras/kernels/im2col.hpp — im2col / col2im for one NCHW image (or one group's contiguous channel
+// ras/kernels/cpu/im2col.hpp — im2col / col2im for one NCHW image (or one group's contiguous channel
 // slab) with stride, dilation and asymmetric padding, as Caffe's and PyTorch's im2col
 // (aten/src/ATen/native/im2col.h). Column layout: row (c, ky, kx), column (oy, ox), so col is
 // (C * kh * kw, H' * W') and a convolution is W (O, C * kh * kw) x col. Bottom and right padding

@@ -1,4 +1,4 @@
-// ras/autograd/gradcheck.hpp — finite-difference gradient check (in the spirit of
+// ras/testing/gradcheck.hpp — finite-difference gradient check (in the spirit of
 // torch.autograd.gradcheck and dlib's test_layer): compares the analytic gradient of
 // dot(f(inputs), cotangent) with central differences at sampled coordinates, in double.
 // It also verifies that backward ADDS into existing gradients: each input's gradient is

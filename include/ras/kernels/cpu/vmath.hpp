@@ -1,4 +1,4 @@
-// ras/kernels/vmath.hpp — vectorised transcendental kernels (exp, sigmoid, SiLU) over contiguous
+// ras/kernels/cpu/vmath.hpp — vectorised transcendental kernels (exp, sigmoid, SiLU) over contiguous
 // ranges, through Eigen's SIMD exp (AVX2/AVX-512 polynomial, about 1 ulp in float); std::exp in a
 // loop is not vectorised by g++ without -ffast-math. Chunked over OpenMP threads for large ranges.
 #pragma once
