@@ -86,6 +86,10 @@ inline Conv2dGeometry conv2d_geometry(const Shape<4>& x, const Shape<4>& w, cons
 template <class S, class D>
 inline Tensor<S, 4, D> conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 4, D>& w,
                                       const Tensor<S, 1, D>* bias, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), a);
+  if (bias)
+    RAS_CHECK(bias->dim(0) == g.out_channels, "conv2d: expected bias of shape (", g.out_channels, ",) but got ",
+              shape_string(bias->shape()));
   return dispatch<op::Conv2dForward, D>(x, w, bias, a);
 }
 
@@ -94,6 +98,8 @@ inline Tensor<S, 4, D> conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 
 template <class S, class D>
 inline void conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& w,
                                  Tensor<S, 4, D>& dx, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), a);
+  check_same_shape<4>({g.batch, g.out_channels, g.out_h, g.out_w}, dy.shape(), "conv2d_backward_data: dy");
   dispatch<op::Conv2dBackwardData, D>(dy, w, dx, a);
 }
 
@@ -103,12 +109,16 @@ inline void conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D
 template <class S, class D>
 inline void conv2d_backward_weight(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& x,
                                    Tensor<S, 4, D>& dw, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), a);
+  check_same_shape<4>({g.batch, g.out_channels, g.out_h, g.out_w}, dy.shape(), "conv2d_backward_weight: dy");
   dispatch<op::Conv2dBackwardWeight, D>(dy, x, dw, a);
 }
 
 // dy: (N, O, ...) -> db: (O), ADDED: db[o] += sum of dy over every axis but 1.
 template <class S, int R, class D>
 inline void conv2d_backward_bias(const Tensor<S, R, D>& dy, Tensor<S, 1, D>& db) {
+  static_assert(R >= 2, "conv2d_backward_bias: dy needs a channel axis");
+  check_same_shape<1>({dy.dim(1)}, db.shape(), "conv2d_backward_bias: db");
   dispatch<op::Conv2dBackwardBias, D>(dy, db);
 }
 

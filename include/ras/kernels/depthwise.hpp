@@ -49,6 +49,11 @@ inline void depthwise_check(const Conv2dGeometry& g, const char* what) {
 template <class S, class D>
 inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const Tensor<S, 4, D>& w,
                                                 const Tensor<S, 1, D>* bias, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_forward");
+  if (bias)
+    RAS_CHECK(bias->dim(0) == g.in_channels, "conv2d: expected bias of shape (", g.in_channels, ",) but got ",
+              shape_string(bias->shape()));
   return dispatch<op::DepthwiseConv2dForward, D>(x, w, bias, a);
 }
 
@@ -56,6 +61,9 @@ inline Tensor<S, 4, D> depthwise_conv2d_forward(const Tensor<S, 4, D>& x, const 
 template <class S, class D>
 inline void depthwise_conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& w,
                                            Tensor<S, 4, D>& dx, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_backward_data");
+  check_same_shape<4>({g.batch, g.in_channels, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_data: dy");
   dispatch<op::DepthwiseConv2dBackwardData, D>(dy, w, dx, a);
 }
 
@@ -64,6 +72,9 @@ inline void depthwise_conv2d_backward_data(const Tensor<S, 4, D>& dy, const Tens
 template <class S, class D>
 inline void depthwise_conv2d_backward_weight(const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& x,
                                              Tensor<S, 4, D>& dw, const Conv2dArgs& a) {
+  const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), a);
+  detail::depthwise_check(g, "depthwise_conv2d_backward_weight");
+  check_same_shape<4>({g.batch, g.in_channels, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_weight: dy");
   dispatch<op::DepthwiseConv2dBackwardWeight, D>(dy, x, dw, a);
 }
 

@@ -34,6 +34,9 @@ inline void channel_layout(const Shape<R>& s, Index& N, Index& C, Index& L) {
 template <class S, int R, class D>
 inline void batch_norm_statistics(const Tensor<S, R, D>& x, Tensor<S, 1, D>& mean,
                                   Tensor<S, 1, D>& var) {
+  static_assert(R >= 2, "batch_norm_statistics: input needs a channel axis");
+  check_same_shape<1>({x.dim(1)}, mean.shape(), "batch_norm_statistics: mean");
+  check_same_shape<1>({x.dim(1)}, var.shape(), "batch_norm_statistics: var");
   dispatch<op::BatchNormStatistics, D>(x, mean, var);
 }
 
@@ -44,6 +47,12 @@ inline Tensor<S, R, D> batch_norm_forward(const Tensor<S, R, D>& x, const Tensor
                                           const Tensor<S, 1, D>& rstd,
                                           const Tensor<S, 1, D>* weight,
                                           const Tensor<S, 1, D>* bias) {
+  static_assert(R >= 2, "batch_norm_forward: input needs a channel axis");
+  const Index C = x.dim(1);
+  check_same_shape<1>({C}, mean.shape(), "batch_norm_forward: mean");
+  check_same_shape<1>({C}, rstd.shape(), "batch_norm_forward: rstd");
+  if (weight) check_same_shape<1>({C}, weight->shape(), "batch_norm_forward: weight");
+  if (bias) check_same_shape<1>({C}, bias->shape(), "batch_norm_forward: bias");
   return dispatch<op::BatchNormForward, D>(x, mean, rstd, weight, bias);
 }
 
@@ -56,6 +65,15 @@ inline void batch_norm_backward(const Tensor<S, R, D>& dy, const Tensor<S, R, D>
                                 const Tensor<S, 1, D>* weight, bool batch_stats,
                                 Tensor<S, R, D>* dx, Tensor<S, 1, D>* dweight,
                                 Tensor<S, 1, D>* dbias) {
+  static_assert(R >= 2, "batch_norm_backward: input needs a channel axis");
+  check_same_shape<R>(x.shape(), dy.shape(), "batch_norm_backward: dy");
+  if (dx) check_same_shape<R>(x.shape(), dx->shape(), "batch_norm_backward: dx");
+  const Index C = x.dim(1);
+  check_same_shape<1>({C}, mean.shape(), "batch_norm_backward: mean");
+  check_same_shape<1>({C}, rstd.shape(), "batch_norm_backward: rstd");
+  if (weight) check_same_shape<1>({C}, weight->shape(), "batch_norm_backward: weight");
+  if (dweight) check_same_shape<1>({C}, dweight->shape(), "batch_norm_backward: dweight");
+  if (dbias) check_same_shape<1>({C}, dbias->shape(), "batch_norm_backward: dbias");
   dispatch<op::BatchNormBackward, D>(dy, x, mean, rstd, weight, batch_stats, dx, dweight, dbias);
 }
 
@@ -65,6 +83,11 @@ template <class S, int R, class D>
 inline Tensor<S, R, D> layer_norm_forward(const Tensor<S, R, D>& x, const Tensor<S, 1, D>* weight,
                                           const Tensor<S, 1, D>* bias, S eps, Tensor<S, 1, D>& mean,
                                           Tensor<S, 1, D>& rstd) {
+  const Index C = x.dim(R - 1), rows = C == 0 ? 0 : x.numel() / C;
+  check_same_shape<1>({rows}, mean.shape(), "layer_norm_forward: mean");
+  check_same_shape<1>({rows}, rstd.shape(), "layer_norm_forward: rstd");
+  if (weight) check_same_shape<1>({C}, weight->shape(), "layer_norm_forward: weight");
+  if (bias) check_same_shape<1>({C}, bias->shape(), "layer_norm_forward: bias");
   return dispatch<op::LayerNormForward, D>(x, weight, bias, eps, mean, rstd);
 }
 
@@ -75,6 +98,8 @@ inline void layer_norm_backward(const Tensor<S, R, D>& dy, const Tensor<S, R, D>
                                 const Tensor<S, 1, D>& mean, const Tensor<S, 1, D>& rstd,
                                 const Tensor<S, 1, D>* weight, Tensor<S, R, D>* dx,
                                 Tensor<S, 1, D>* dweight, Tensor<S, 1, D>* dbias) {
+  check_same_shape<R>(x.shape(), dy.shape(), "layer_norm_backward: dy");
+  if (dx) check_same_shape<R>(x.shape(), dx->shape(), "layer_norm_backward: dx");
   dispatch<op::LayerNormBackward, D>(dy, x, mean, rstd, weight, dx, dweight, dbias);
 }
 

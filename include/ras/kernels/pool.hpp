@@ -69,6 +69,8 @@ inline Tensor<S, 4, D> avg_pool2d_forward(const Tensor<S, 4, D>& x, const Pool2d
 template <class S, class D>
 inline void avg_pool2d_backward(const Tensor<S, 4, D>& dy, Tensor<S, 4, D>& dx,
                                 const Pool2dArgs& a) {
+  const auto [oh, ow] = avg_pool2d_output_size(dx.shape(), a);
+  check_same_shape<4>({dx.dim(0), dx.dim(1), oh, ow}, dy.shape(), "avg_pool2d_backward: dy");
   dispatch<op::AvgPool2dBackward, D>(dy, dx, a);
 }
 

@@ -56,6 +56,11 @@ inline LinearTaps<S> linear_taps(Index in, Index out, bool align_corners) {
 template <class S, class D>
 inline Tensor<S, 4, D> interpolate_bilinear_forward(const Tensor<S, 4, D>& x, Index out_h,
                                                     Index out_w, bool align_corners) {
+  RAS_CHECK(out_h >= 1 && out_w >= 1,
+            "interpolate_bilinear: expected an output size of at least 1x1 but got ", out_h, "x",
+            out_w, " for input shape ", shape_string(x.shape()));
+  RAS_CHECK(x.dim(2) >= 1 && x.dim(3) >= 1, "interpolate_bilinear: expected a non-empty input but got shape ",
+            shape_string(x.shape()));
   return dispatch<op::InterpolateBilinearForward, D>(x, out_h, out_w, align_corners);
 }
 
@@ -63,6 +68,9 @@ inline Tensor<S, 4, D> interpolate_bilinear_forward(const Tensor<S, 4, D>& x, In
 template <class S, class D>
 inline void interpolate_bilinear_backward(const Tensor<S, 4, D>& dy, Tensor<S, 4, D>& dx,
                                           bool align_corners) {
+  RAS_CHECK(dy.dim(0) == dx.dim(0) && dy.dim(1) == dx.dim(1),
+            "interpolate_bilinear_backward: dy shape ", shape_string(dy.shape()),
+            " does not match dx shape ", shape_string(dx.shape()));
   dispatch<op::InterpolateBilinearBackward, D>(dy, dx, align_corners);
 }
 

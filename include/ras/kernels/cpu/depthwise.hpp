@@ -200,11 +200,7 @@ template <class S, class D>
 inline Tensor<S, 4, D> run_kernel(Tag, op::DepthwiseConv2dForward, const Tensor<S, 4, D>& x, const Tensor<S, 4, D>& w,
                                                 const Tensor<S, 1, D>* bias, const Conv2dArgs& a) {
   const Conv2dGeometry g = conv2d_geometry(x.shape(), w.shape(), a);
-  detail::depthwise_check(g, "depthwise_conv2d_forward");
   const Index N = g.batch, C = g.in_channels;
-  if (bias)
-    RAS_CHECK(bias->dim(0) == C, "conv2d: expected bias of shape (", C, ",) but got ",
-              shape_string(bias->shape()));
   auto y = Tensor<S, 4, D>::uninitialized({N, C, g.out_h, g.out_w});
   const auto p = detail::depthwise_plane(g, a);
   const S* b = bias ? bias->data() : nullptr;
@@ -246,9 +242,7 @@ template <class S, class D>
 inline void run_kernel(Tag, op::DepthwiseConv2dBackwardData, const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& w,
                                            Tensor<S, 4, D>& dx, const Conv2dArgs& a) {
   const Conv2dGeometry g = conv2d_geometry(dx.shape(), w.shape(), a);
-  detail::depthwise_check(g, "depthwise_conv2d_backward_data");
   const Index N = g.batch, C = g.in_channels;
-  check_same_shape<4>({N, C, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_data: dy");
   const auto p = detail::depthwise_plane(g, a);
   switch (detail::depthwise_fixed_kernel(p)) {
     case 3:
@@ -267,9 +261,7 @@ template <class S, class D>
 inline void run_kernel(Tag, op::DepthwiseConv2dBackwardWeight, const Tensor<S, 4, D>& dy, const Tensor<S, 4, D>& x,
                                              Tensor<S, 4, D>& dw, const Conv2dArgs& a) {
   const Conv2dGeometry g = conv2d_geometry(x.shape(), dw.shape(), a);
-  detail::depthwise_check(g, "depthwise_conv2d_backward_weight");
   const Index N = g.batch, C = g.in_channels;
-  check_same_shape<4>({N, C, g.out_h, g.out_w}, dy.shape(), "depthwise_conv2d_backward_weight: dy");
   const Index in_size = g.in_h * g.in_w, out_size = g.out_h * g.out_w;
   const Index kh = g.kernel_h, kw = g.kernel_w;
   const S* dyd = dy.data();

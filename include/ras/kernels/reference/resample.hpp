@@ -14,11 +14,6 @@ template <class S, class D>
 inline Tensor<S, 4, D> run_kernel(Tag, op::InterpolateBilinearForward, const Tensor<S, 4, D>& x, Index out_h,
                                   Index out_w, bool align_corners) {
   const Index N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3);
-  RAS_CHECK(out_h >= 1 && out_w >= 1,
-            "interpolate_bilinear: expected an output size of at least 1x1 but got ", out_h, "x",
-            out_w, " for input shape ", shape_string(x.shape()));
-  RAS_CHECK(H >= 1 && W >= 1, "interpolate_bilinear: expected a non-empty input but got shape ",
-            shape_string(x.shape()));
   const auto rows = detail::linear_taps<S>(H, out_h, align_corners);
   const auto cols = detail::linear_taps<S>(W, out_w, align_corners);
   auto y = Tensor<S, 4, D>::uninitialized({N, C, out_h, out_w});
@@ -44,9 +39,6 @@ inline void run_kernel(Tag, op::InterpolateBilinearBackward, const Tensor<S, 4, 
                        bool align_corners) {
   const Index N = dx.dim(0), C = dx.dim(1), H = dx.dim(2), W = dx.dim(3);
   const Index out_h = dy.dim(2), out_w = dy.dim(3);
-  RAS_CHECK(dy.dim(0) == dx.dim(0) && dy.dim(1) == dx.dim(1),
-            "interpolate_bilinear_backward: dy shape ", shape_string(dy.shape()),
-            " does not match dx shape ", shape_string(dx.shape()));
   const auto rows = detail::linear_taps<S>(H, out_h, align_corners);
   const auto cols = detail::linear_taps<S>(W, out_w, align_corners);
   const S* dyd = dy.data();
