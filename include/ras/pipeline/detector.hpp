@@ -140,6 +140,29 @@ class Detector {
     return r;
   }
 
+  // An RGB image in memory: rgb (H, W, 3) uint8, row-major -> score and map (224 x 224, or H x W
+  // when original_size). The pixels are copied once into the resize input.
+  ScoredImage score(TensorView<const std::uint8_t, 3> rgb, bool original_size = false) {
+    RAS_CHECK(rgb.dim(2) == 3 && rgb.dim(0) >= 1 && rgb.dim(1) >= 1, "Detector::score: expected an RGB image of "
+              "shape (H, W, 3) but got ", shape_string(rgb.shape()));
+    io::Image img(rgb.dim(0), rgb.dim(1), 3);
+    std::copy(rgb.data(), rgb.data() + rgb.numel(), img.pixels.begin());
+    auto f = extractor_->features(img);
+    auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
+    ScoredImage r;
+    auto map224 = maps_from_features(feats);
+    r.score = model::image_scores(map224)[0];
+    if (original_size) {
+      autograd::InferenceMode no_tape;
+      auto rec = model_(feats);
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
+      r.map = std::move(up).reshape<2>({img.height, img.width});
+    } else {
+      r.map = std::move(map224).reshape<2>({image_size(), image_size()});
+    }
+    return r;
+  }
+
  private:
   static std::string first_backbone_key(const io::SafetensorsFile& st) {
     for (const auto& k : st.keys())

@@ -58,9 +58,8 @@ inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
       break;
     }
   std::vector<double> t;
-  const double eps = step * 1e-9;
-  for (double v = std::ceil((lo - eps) / step) * step; v <= hi + eps; v += step)
-    t.push_back(std::abs(v) < eps ? 0.0 : v);
+  const double eps = 1e-9;
+  for (double k = std::ceil(lo / step - eps); k * step <= hi + eps * step; k += 1.0) t.push_back(k == 0.0 ? 0.0 : k * step);
   return t;
 }
 
