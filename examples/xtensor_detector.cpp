@@ -27,7 +27,9 @@ int main(int argc, char** argv) {
         {static_cast<std::size_t>(decoded.height), static_cast<std::size_t>(decoded.width), std::size_t(3)});
     std::copy(decoded.pixels.begin(), decoded.pixels.end(), image.begin());
 
-    auto detector = ras::pipeline::Detector::load({argv[1]});
+    ras::pipeline::DetectorSource source;
+    source.model = argv[1];
+    auto detector = ras::pipeline::Detector::load(source);
     ras::TensorView<const std::uint8_t, 3> view = ras::interop::from_xtensor<3>(std::as_const(image));
     ras::pipeline::ScoredImage r = detector.score(view, original);
 

@@ -59,9 +59,10 @@ TEST_CASE("svg: data coordinates map onto the plot area; text is escaped; ids ke
   p.line({"curve", {0, 1}, {0, 1}, "#123456", 1.8, ""});
   p.marker({0.5, "T", "#000000"});
   const std::string s = p.svg();
-  // width 340, height 280: plot area x 52..328, y 26..240
-  CHECK(s.find("points=\"52.00,240.00 328.00,26.00\"") != std::string::npos);
-  CHECK(s.find("x1=\"190.00\" y1=\"26.00\" x2=\"190.00\" y2=\"240.00\"") != std::string::npos);  // marker at 0.5
+  // width 320, height 280: plot area x 52..308, y 26..240
+  CHECK(s.find("points=\"52.00,240.00 308.00,26.00\"") != std::string::npos);
+  CHECK(s.find("x1=\"180.00\" y1=\"26.00\" x2=\"180.00\" y2=\"240.00\"") != std::string::npos);  // marker at 0.5
+  CHECK(s.find("height=\"308\"") != std::string::npos);  // 280 + two legend rows below the plot
   CHECK(s.find("id=\"roc-1\"") != std::string::npos);
   CHECK(s.find("a&lt;b &amp; &quot;c&quot;") != std::string::npos);
   CHECK(s.find("a<b") == std::string::npos);

@@ -27,7 +27,8 @@ int cmd_calibrate(int argc, char** argv) {
             a.positional().empty() ? "" : a.positional()[0], "'");
   apply_threads(a);
   RAS_CHECK(a.has("data") || a.has("normal"), "ras calibrate: give --data VALDIR or --normal DIR");
-  auto det = ras::pipeline::Detector::load({a.required("model"), "", "", a.get("cache")});
+  // a damaged earlier calibration is replaced, not refused
+  auto det = ras::pipeline::Detector::load({a.required("model"), "", "", a.get("cache"), true});
 
   std::vector<double> scores;
   std::vector<std::uint8_t> labels;

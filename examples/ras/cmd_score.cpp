@@ -46,7 +46,7 @@ int cmd_score(int argc, char** argv) {
   const std::string scale = a.get("scale");
   RAS_CHECK(scale == "call" || scale == "calibrated", "ras score: --scale must be call or calibrated, got ", scale);
   auto det = load_detector(a);
-  const auto cal = ras::pipeline::read_calibration(a.required("model"));
+  const auto& cal = det.calibration();
   RAS_CHECK(scale == "call" || cal, "ras score: --scale calibrated but ", a.get("model"),
             " has no calibration; run ras calibrate first");
   const bool label = a.has("threshold") || cal.has_value();
@@ -120,7 +120,7 @@ int cmd_eval(int argc, char** argv) {
             scale);
   ras::report::CollectOptions ropt;
   ropt.gallery = static_cast<int>(a.integer("report-heatmaps"));
-  ropt.calibration = ras::pipeline::read_calibration(a.required("model"));
+  ropt.calibration = det.calibration();
   ropt.calibrated_scale = scale == "calibrated";
   RAS_CHECK(!ropt.calibrated_scale || ropt.calibration, "ras eval: --heatmap-scale calibrated but ", a.get("model"),
             " has no calibration; run ras calibrate first");

@@ -48,6 +48,9 @@ if "$ras" score --model "$work/bad.safetensors" "$data/normal/n0.png" > /dev/nul
   echo "FAIL: a model with calibration.image_max = -inf was accepted"; fail=1
 fi
 grep -q "calibration.image_max' must be a finite number but is '-inf'" "$work/bad.err" || { echo "FAIL: unclear error:"; cat "$work/bad.err"; fail=1; }
+# ras calibrate replaces a damaged calibration
+"$ras" calibrate --model "$work/bad.safetensors" --normal "$data/normal" > "$work/cal3.log" 2>&1 || { echo "FAIL: could not recalibrate"; cat "$work/cal3.log"; fail=1; }
+"$ras" score --model "$work/bad.safetensors" "$data/normal/n0.png" > /dev/null || { echo "FAIL: the recalibrated model is refused"; fail=1; }
 
 # the xtensor example: same image, same score as ras score
 "$xtex" "$run" "$data/anomalous/a0.png" > "$work/xt.log" || { cat "$work/xt.log"; exit 1; }

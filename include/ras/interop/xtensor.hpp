@@ -56,7 +56,7 @@ inline auto to_xtensor(Tensor<S, R, D>&&) = delete;  // a view of a temporary wo
 // An xtensor container or adaptor (xt::xtensor<T, N>, xt::xarray<T>, xt::adapt(...)) -> a rank-R
 // ras view of its memory (const T when the expression is const). Throws ras::Error when the rank
 // differs from R, the layout is not row-major or the strides are not those of a contiguous
-// row-major array.
+// row-major array (the layout of a column-major or strided expression is named in the error).
 template <int R, class E>
 inline auto from_xtensor(E& e) {
   using T = std::remove_reference_t<decltype(*e.data())>;
@@ -64,17 +64,19 @@ inline auto from_xtensor(E& e) {
   const auto& shape = e.shape();
   RAS_CHECK(shape.size() == static_cast<std::size_t>(R), "from_xtensor: expected a rank-", R,
             " xtensor expression but got rank ", shape.size(), " with shape ", detail::seq_string(shape));
-  RAS_CHECK(e.layout() == xt::layout_type::row_major, "from_xtensor: expected row-major layout (ras stores "
-            "tensors row-major) but got ", e.layout() == xt::layout_type::column_major ? "column-major" : "a dynamic/"
-            "other layout", " for shape ", detail::seq_string(shape), "; copy it into an xt::xtensor<T, N> first");
+  // The strides decide (a dynamic-layout adaptor with row-major strides is fine); the layout names the problem.
   const auto& strides = e.strides();
+  const char* layout = e.layout() == xt::layout_type::row_major      ? "row-major"
+                       : e.layout() == xt::layout_type::column_major ? "column-major"
+                                                                     : "dynamic";
   std::size_t expected = 1;
   for (int i = R - 1; i >= 0; --i) {
     const auto n = static_cast<std::size_t>(shape[static_cast<std::size_t>(i)]);
     const auto s = static_cast<std::ptrdiff_t>(strides[static_cast<std::size_t>(i)]);
     RAS_CHECK(n == 1 || s == static_cast<std::ptrdiff_t>(expected), "from_xtensor: expected contiguous row-major "
-              "strides ", "for shape ", detail::seq_string(shape), " but axis ", i, " has stride ", s, " instead of ",
-              expected, " (strides ", detail::seq_string(strides), ")");
+              "strides (ras stores tensors row-major) for shape ", detail::seq_string(shape), " but axis ", i,
+              " has stride ", s, " instead of ", expected, " (strides ", detail::seq_string(strides), ", ", layout,
+              " layout); copy it into an xt::xtensor<T, N> first");
     expected *= n;
   }
   Shape<R> s{};

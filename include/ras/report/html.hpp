@@ -182,7 +182,7 @@ inline std::string render_html(const ReportData& r) {
        "table.metrics td,table.metrics th{border:1px solid #ccc;padding:3px 8px;text-align:right}\n"
        "table.metrics td:first-child,table.metrics th:first-child{text-align:left}\n"
        "tr.mean{font-weight:bold;background:#f3f3f3}\n"
-       ".plots{display:flex;flex-wrap:wrap;gap:8px}\n"
+       ".plots{display:flex;flex-wrap:wrap;gap:8px;align-items:flex-start}\n"
        ".gallery{display:flex;flex-wrap:wrap;gap:10px}\n"
        "figure{margin:0;font-size:12px;width:224px}figure img{width:224px;height:224px;display:block}\n"
        "figcaption .fp,figcaption .fn{color:#b00;font-weight:bold}\n"
@@ -242,14 +242,15 @@ inline std::string render_html(const ReportData& r) {
     PlotOptions o{"train-loss", "Training loss", "epoch", "mean loss"};
     o.y_min = 0;
     Plot p(o);
-    p.line({"mean loss per epoch", log.epoch, log.loss, "#1f77b4", 1.8, ""});
+    p.line({"mean loss per epoch", log.epoch, log.loss, "#1f77b4", 1.8, "", log.epoch.size() <= 60});
     h += p.svg();
     if (!log.eval_epoch.empty()) {
       PlotOptions a{"train-auroc", "Test AUROC per epoch (monitoring)", "epoch", "AUROC"};
-      a.y_max = 1.0;
+      a.y_min = 0.0, a.y_max = 1.0;
+      if (log.epoch.back() > log.epoch.front()) a.x_min = log.epoch.front(), a.x_max = log.epoch.back();  // whole run
       Plot q(a);
-      q.line({"image AUROC", log.eval_epoch, log.image_auroc, "#d62728", 1.8, ""});
-      q.line({"pixel AUROC", log.eval_epoch, log.pixel_auroc, "#9467bd", 1.8, ""});
+      q.line({"image AUROC", log.eval_epoch, log.image_auroc, "#d62728", 1.8, "", true});
+      q.line({"pixel AUROC", log.eval_epoch, log.pixel_auroc, "#9467bd", 1.8, "", true});
       h += q.svg();
     }
     h += "</div>\n";

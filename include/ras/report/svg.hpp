@@ -1,10 +1,11 @@
 // ras/report/svg.hpp — a small SVG plot writer with one job: the line plots and histograms of the
 // HTML report (ras/report/html.hpp) as inline <svg> text. Linear axes with "nice" ticks (1, 2, 5 x
-// 10^k, like matplotlib's MaxNLocator), polylines, step histograms as rectangles, vertical marker
-// lines, a legend; no JavaScript, no fonts beyond the browser's sans-serif. It mirrors what the
-// report needs from matplotlib's plot/hist/axvline and nothing more: no C++ plotting library in
-// Debian produces self-contained SVG without a runtime (gnuplot, matplot++ shell out to gnuplot).
-// Every value is checked (finite), every text is XML-escaped.
+// 10^k, like matplotlib's MaxNLocator), polylines with optional dots, histograms as rectangles,
+// vertical marker lines, a legend below the plot; no JavaScript, no fonts beyond the browser's
+// sans-serif. It mirrors what the report needs from matplotlib's plot/hist/axvline and nothing more:
+// Debian's C++ plotting libraries (gnuplot-iostream, matplot++) drive gnuplot as a separate program,
+// while inline SVG needs nothing at run time. Every value is checked (finite), every text is
+// XML-escaped.
 #pragma once
 
 #include <algorithm>
@@ -44,21 +45,22 @@ inline std::string format_number(double v, int digits = 4) {
   return buf;
 }
 
-// About `target` ticks covering [lo, hi] at a step of 1, 2 or 5 x 10^k (all inside [lo, hi]).
+// Ticks inside [lo, hi] at the smallest step of 1, 2 or 5 x 10^k that gives at most target + 1 of them.
 inline std::vector<double> nice_ticks(double lo, double hi, int target = 5) {
   RAS_CHECK(std::isfinite(lo) && std::isfinite(hi) && lo < hi, "nice_ticks: expected finite lo < hi but got lo = ",
             lo, ", hi = ", hi);
   RAS_CHECK(target >= 1, "nice_ticks: expected target >= 1 but got ", target);
-  const double raw = (hi - lo) / target;
-  const double mag = std::pow(10.0, std::floor(std::log10(raw)));
-  double step = mag;
-  for (double m : {1.0, 2.0, 5.0, 10.0})
-    if (m * mag >= raw) {
+  const double mag = std::pow(10.0, std::floor(std::log10((hi - lo) / target)));
+  const double eps = 1e-9;
+  double step = 10.0 * mag;
+  for (double m : {1.0, 2.0, 5.0}) {
+    const double n = std::floor(hi / (m * mag) + eps) - std::ceil(lo / (m * mag) - eps) + 1;
+    if (n <= target + 1) {
       step = m * mag;
       break;
     }
+  }
   std::vector<double> t;
-  const double eps = 1e-9;
   for (double k = std::ceil(lo / step - eps); k * step <= hi + eps * step; k += 1.0) t.push_back(k == 0.0 ? 0.0 : k * step);
   return t;
 }
@@ -69,6 +71,7 @@ struct Line {
   std::string color = "#1f77b4";
   double width = 1.8;
   std::string dash;               // SVG stroke-dasharray, e.g. "4 3"
+  bool dots = false;              // also a dot at every point (short series: one point is still seen)
 };
 
 struct Bars {                     // a histogram: counts[i] over [edges[i], edges[i+1])
@@ -87,7 +90,7 @@ struct Marker {                   // a vertical line at x (e.g. a threshold)
 struct PlotOptions {
   std::string id;                 // the <svg> element's id (tests and links find plots by it)
   std::string title, xlabel, ylabel;
-  int width = 340, height = 280;
+  int width = 320, height = 280;
   // Axis ranges; NaN = from the data.
   double x_min = NAN, x_max = NAN, y_min = NAN, y_max = NAN;
   bool diagonal = false;          // dotted y = x (chance line of a ROC plot)
@@ -134,14 +137,22 @@ class Plot {
     const double pw = opt_.width - left - right, ph = opt_.height - top - bottom;
     auto X = [&](double v) { return left + (v - x0) / (x1 - x0) * pw; };
     auto Y = [&](double v) { return top + (1.0 - (v - y0) / (y1 - y0)) * ph; };
+    // legend entries go below the plot (one row each), so they never hide data
+    std::vector<std::pair<std::string, std::string>> legend;
+    for (const auto& b : bars_)
+      if (!b.label.empty()) legend.push_back({b.label, b.color});
+    for (const auto& l : lines_)
+      if (!l.label.empty()) legend.push_back({l.label, l.color});
+    for (const auto& m : markers_)
+      if (!m.label.empty()) legend.push_back({m.label, m.color});
+    const std::string total_h = std::to_string(opt_.height + 14 * static_cast<int>(legend.size()));
     std::string s;
     s += "<svg xmlns=\"http://www.w3.org/2000/svg\" id=\"" + xml_escape(opt_.id) + "\" class=\"plot\" width=\"" +
-         std::to_string(opt_.width) + "\" height=\"" + std::to_string(opt_.height) + "\" viewBox=\"0 0 " +
-         std::to_string(opt_.width) + " " + std::to_string(opt_.height) +
-         "\" font-family=\"sans-serif\" font-size=\"11\">\n";
+         std::to_string(opt_.width) + "\" height=\"" + total_h + "\" viewBox=\"0 0 " + std::to_string(opt_.width) +
+         " " + total_h + "\" font-family=\"sans-serif\" font-size=\"11\">\n";
     s += "<title>" + xml_escape(opt_.title) + "</title>\n";
-    s += "<rect x=\"0\" y=\"0\" width=\"" + std::to_string(opt_.width) + "\" height=\"" +
-         std::to_string(opt_.height) + "\" fill=\"white\"/>\n";
+    s += "<rect x=\"0\" y=\"0\" width=\"" + std::to_string(opt_.width) + "\" height=\"" + total_h +
+         "\" fill=\"white\"/>\n";
     s += "<text x=\"" + num(left + pw / 2) + "\" y=\"16\" text-anchor=\"middle\" font-size=\"12\" font-weight=\"bold\">" +
          xml_escape(opt_.title) + "</text>\n";
     // grid and ticks
@@ -178,6 +189,7 @@ class Plot {
              num(X(b.edges[i + 1]) - X(b.edges[i])) + "\" height=\"" + num(Y(y0) - Y(b.counts[i])) + "\" fill=\"" +
              xml_escape(b.color) + "\" fill-opacity=\"" + num(b.opacity) + "\"/>\n";
       }
+    std::string dots;
     for (const auto& l : lines_) {
       if (l.x.empty()) continue;
       s += "<polyline fill=\"none\" stroke=\"" + xml_escape(l.color) + "\" stroke-width=\"" + num(l.width) + "\"";
@@ -185,28 +197,22 @@ class Plot {
       s += " points=\"";
       for (std::size_t i = 0; i < l.x.size(); ++i) s += (i ? " " : "") + num(X(l.x[i])) + "," + num(Y(l.y[i]));
       s += "\"/>\n";
+      if (l.dots)  // outside the clip (a dot on the axis is drawn whole), only for points inside the ranges
+        for (std::size_t i = 0; i < l.x.size(); ++i)
+          if (l.x[i] >= x0 && l.x[i] <= x1 && l.y[i] >= y0 && l.y[i] <= y1)
+            dots += "<circle cx=\"" + num(X(l.x[i])) + "\" cy=\"" + num(Y(l.y[i])) + "\" r=\"3\" fill=\"" +
+                    xml_escape(l.color) + "\"/>\n";
     }
     for (const auto& m : markers_)
       s += "<line class=\"marker\" x1=\"" + num(X(m.x)) + "\" y1=\"" + num(top) + "\" x2=\"" + num(X(m.x)) +
            "\" y2=\"" + num(top + ph) + "\" stroke=\"" + xml_escape(m.color) + "\" stroke-width=\"1.5\" "
            "stroke-dasharray=\"5 3\"/>\n";
-    s += "</g>\n";
-    // legend: bottom right inside the plot area (where rising curves such as ROC leave room), on white
-    std::vector<std::pair<std::string, std::string>> legend;
-    for (const auto& b : bars_)
-      if (!b.label.empty()) legend.push_back({b.label, b.color});
-    for (const auto& l : lines_)
-      if (!l.label.empty()) legend.push_back({l.label, l.color});
-    for (const auto& m : markers_)
-      if (!m.label.empty()) legend.push_back({m.label, m.color});
-    double ly = top + ph - 8 - 14.0 * static_cast<double>(legend.size() - (legend.empty() ? 0 : 1));
-    if (!legend.empty())
-      s += "<rect class=\"legend\" x=\"" + num(left + pw - 154) + "\" y=\"" + num(ly - 12) + "\" width=\"150\" height=\"" +
-           num(14.0 * static_cast<double>(legend.size()) + 2) + "\" fill=\"white\" fill-opacity=\"0.85\"/>\n";
+    s += "</g>\n" + dots;
+    double ly = opt_.height + 8;
     for (const auto& [text, color] : legend) {
-      s += "<rect x=\"" + num(left + pw - 150) + "\" y=\"" + num(ly - 8) + "\" width=\"12\" height=\"8\" fill=\"" +
-           xml_escape(color) + "\"/><text x=\"" + num(left + pw - 134) + "\" y=\"" + num(ly) + "\">" +
-           xml_escape(text) + "</text>\n";
+      s += "<rect x=\"" + num(left) + "\" y=\"" + num(ly - 8) + "\" width=\"14\" height=\"8\" fill=\"" +
+           xml_escape(color) + "\"/><text x=\"" + num(left + 20) + "\" y=\"" + num(ly) + "\">" + xml_escape(text) +
+           "</text>\n";
       ly += 14;
     }
     s += "</svg>\n";
