@@ -1,10 +1,13 @@
-// examples/ras/cmd_score.cpp — `ras score` (CSV path,score[,label] for images; heatmap PNGs and raw
-// .npy maps on request) and `ras eval` (per-class metrics on test sets).
+// examples/ras/cmd_score.cpp — `ras score` (CSV path,score,normalised,label for images with a
+// calibrated model, path,score[,label] otherwise; heatmap PNGs and raw .npy maps on request) and
+// `ras eval` (per-class metrics on test sets, optionally the HTML report).
 #include <cstdio>
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "html_report.hpp"
 #include "report.hpp"
+#include "ras/pipeline/calibration.hpp"
 
 namespace ras_cli {
 
@@ -28,7 +31,9 @@ std::string csv_field(const std::string& s) {
 
 int cmd_score(int argc, char** argv) {
   auto opts = model_options();
-  opts.push_back({"threshold", "adds a label column: anomalous when score > T"});
+  opts.push_back({"threshold", "anomalous when score > T (default: the threshold stored by ras calibrate)"});
+  opts.push_back({"scale", "heatmap colour scale: call (0 .. the largest value of this call) or calibrated (the "
+                           "pixel range stored by ras calibrate, comparable across calls)", false, false, "call"});
   opts.push_back({"maps", "write heatmap overlays (PNG) into this folder"});
   opts.push_back({"raw-maps", "write the float anomaly maps (.npy) into this folder"});
   opts.push_back({"original-size", "maps at each image's own size instead of 224x224", true});
@@ -38,16 +43,27 @@ int cmd_score(int argc, char** argv) {
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
   apply_threads(a);
   const auto images = expand_images(a.positional());
+  const std::string scale = a.get("scale");
+  RAS_CHECK(scale == "call" || scale == "calibrated", "ras score: --scale must be call or calibrated, got ", scale);
   auto det = load_detector(a);
-  const bool label = a.has("threshold");
-  const double threshold = label ? a.real("threshold") : 0.0;
-  std::printf(label ? "path,score,label\n" : "path,score\n");
+  const auto& cal = det.calibration();
+  RAS_CHECK(scale == "call" || cal, "ras score: --scale calibrated but ", a.get("model"),
+            " has no calibration; run ras calibrate first");
+  const bool label = a.has("threshold") || cal.has_value();
+  const double threshold = a.has("threshold") ? a.real("threshold") : cal ? cal->image_threshold : 0.0;
+  if (!label) std::fprintf(stderr, "ras score: the model is not calibrated: no label column (run ras calibrate)\n");
+  std::printf(cal ? "path,score,normalised,label\n" : label ? "path,score,label\n" : "path,score\n");
   std::vector<ras::pipeline::ScoredImage> results;
   double vmax = 0;
   for (const auto& img : images) {
     results.push_back(det.score(img, a.has("original-size")));
     const auto& r = results.back();
-    if (label) std::printf("%s,%.6f,%s\n", csv_field(img.string()).c_str(), r.score, r.score > threshold ? "anomalous" : "normal");
+    if (cal) {
+      auto c = *cal;
+      c.image_threshold = threshold;  // --threshold moves the 0.5 point of the normalised score too
+      std::printf("%s,%.6f,%.6f,%s\n", csv_field(img.string()).c_str(), r.score, c.normalise(r.score),
+                  r.score > threshold ? "anomalous" : "normal");
+    } else if (label) std::printf("%s,%.6f,%s\n", csv_field(img.string()).c_str(), r.score, r.score > threshold ? "anomalous" : "normal");
     else std::printf("%s,%.6f\n", csv_field(img.string()).c_str(), r.score);
     std::fflush(stdout);
     vmax = std::max(vmax, double(*std::max_element(r.map.data(), r.map.data() + r.map.numel())));
@@ -62,11 +78,15 @@ int cmd_score(int argc, char** argv) {
       std::filesystem::create_directories(a.get("maps"));
       const auto& m = results[i].map;
       auto img = ras::io::resize_bilinear(ras::io::load_image(images[i].string()), m.dim(0), m.dim(1));
-      auto rgb = ras::eval::heatmap_overlay(img, m.view(), 0.0, std::max(vmax, 1e-12));
+      auto rgb = scale == "calibrated" ? ras::eval::heatmap_overlay(img, m.view(), cal->pixel_min, cal->pixel_max)
+                                       : ras::eval::heatmap_overlay(img, m.view(), 0.0, std::max(vmax, 1e-12));
       ras::io::save_png((std::filesystem::path(a.get("maps")) / (stem + ".png")).string(), ras::eval::rgb_to_image(rgb));
     }
   }
-  if (a.has("maps")) std::fprintf(stderr, "heatmaps: %s (one colour scale: 0 .. %.4f)\n", a.get("maps").c_str(), vmax);
+  if (a.has("maps"))
+    std::fprintf(stderr, "heatmaps: %s (one colour scale: %.4f .. %.4f%s)\n", a.get("maps").c_str(),
+                 scale == "calibrated" ? cal->pixel_min : 0.0, scale == "calibrated" ? cal->pixel_max : vmax,
+                 scale == "calibrated" ? ", calibrated" : "");
   if (a.has("raw-maps")) std::fprintf(stderr, "raw maps: %s\n", a.get("raw-maps").c_str());
   return 0;
 }
@@ -79,6 +99,10 @@ int cmd_eval(int argc, char** argv) {
   opts.push_back({"markdown", "write the metrics as a Markdown table"});
   opts.push_back({"heatmaps", "write heatmap overlays into this folder"});
   opts.push_back({"heatmaps-per-class", "overlays per class", false, false, "8"});
+  opts.push_back({"report", "write the HTML report (curves, histograms, heatmap gallery) to this file"});
+  opts.push_back({"report-heatmaps", "heatmap overlays per class in the report", false, false, "8"});
+  opts.push_back({"heatmap-scale", "report colour scale: class (0 .. the class's 99.9th percentile) or calibrated "
+                                   "(the pixel range stored by ras calibrate)", false, false, "class"});
   opts.push_back(threads_option());
   Args a("eval", "--model RUN --data DIR [--data DIR...] [--json FILE]", opts);
   a.parse(argc, argv, 2);
@@ -91,9 +115,22 @@ int cmd_eval(int argc, char** argv) {
   std::vector<ras::data::ClassDataset> sets;
   for (const auto& d : a.all("data")) sets.push_back(ras::data::discover(d, dopt));
   RAS_CHECK(!sets.empty(), "ras eval: give at least one --data folder");
-  evaluate_and_report(det, sets, "RAS test metrics (" + a.get("model") + ")", a.get("json"), a.get("markdown"),
-                      a.get("heatmaps"), static_cast<int>(a.integer("heatmaps-per-class")),
-                      {{"model", a.get("model")}, {"backbone", det.backbone_name()}});
+  const std::string scale = a.get("heatmap-scale");
+  RAS_CHECK(scale == "class" || scale == "calibrated", "ras eval: --heatmap-scale must be class or calibrated, got ",
+            scale);
+  ras::report::CollectOptions ropt;
+  ropt.gallery = static_cast<int>(a.integer("report-heatmaps"));
+  ropt.calibration = det.calibration();
+  ropt.calibrated_scale = scale == "calibrated";
+  RAS_CHECK(!ropt.calibrated_scale || ropt.calibration, "ras eval: --heatmap-scale calibrated but ", a.get("model"),
+            " has no calibration; run ras calibrate first");
+  HtmlReport report(ropt);
+  const std::string title = "RAS test metrics (" + a.get("model") + ")";
+  const std::map<std::string, std::string> info = {{"model", a.get("model")}, {"backbone", det.backbone_name()}};
+  evaluate_and_report(det, sets, title, a.get("json"), a.get("markdown"), a.get("heatmaps"),
+                      static_cast<int>(a.integer("heatmaps-per-class")), info,
+                      a.has("report") ? report.hook() : ClassHook());
+  if (a.has("report")) report.write(a.get("report"), title, info, train_log_next_to(a.get("model")));
   return 0;
 }
 

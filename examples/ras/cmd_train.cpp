@@ -2,7 +2,7 @@
 // Features of the training images are computed once (cached), then RAS trains on them with the
 // reference's optimisation (AdamW 7e-4, wd 1e-4, batch 64, clip 0.1, seed 333). The run folder
 // gets checkpoint.safetensors (every epoch, atomic; --resume continues it), model.safetensors (the
-// selected weights), train_log.csv, metrics.json/.md and heatmaps/.
+// selected weights), train_log.csv, metrics.json/.md, heatmaps/ and report.html.
 #include <chrono>
 #include <cstdio>
 #include <set>
@@ -10,6 +10,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "html_report.hpp"
 #include "report.hpp"
 #include "ras/train/trainer.hpp"
 
@@ -58,6 +59,7 @@ int cmd_train(int argc, char** argv) {
           {"checkpoint-every", "also checkpoint every N steps within an epoch (0: epoch ends only)", false, false, "0"},
           {"cache", "feature cache folder (default: RUN/feature-cache)"},
           {"heatmaps", "heatmap overlays written per class after training", false, false, "8"},
+          {"report-heatmaps", "heatmap overlays per class in RUN/report.html", false, false, "8"},
           threads_option()});
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
@@ -184,8 +186,13 @@ int cmd_train(int argc, char** argv) {
   }
   info["model_selection"] = protocol;
   info["train_wall_seconds"] = std::to_string(train_seconds);
-  evaluate_and_report(det, sets, "RAS test metrics, model selection: " + protocol, run / "metrics.json",
-                      run / "metrics.md", run / "heatmaps", static_cast<int>(a.integer("heatmaps")), info);
+  ras::report::CollectOptions ropt;
+  ropt.gallery = static_cast<int>(a.integer("report-heatmaps"));
+  HtmlReport report(ropt);
+  const std::string title = "RAS test metrics, model selection: " + protocol;
+  evaluate_and_report(det, sets, title, run / "metrics.json", run / "metrics.md", run / "heatmaps",
+                      static_cast<int>(a.integer("heatmaps")), info, report.hook());
+  report.write(run / "report.html", title, info, run / "train_log.csv");
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::printf("model: %s\nwall time: %.1f s (training incl. features %.1f s)\n", (run / "model.safetensors").string().c_str(),
               total, train_seconds);

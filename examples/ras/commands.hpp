@@ -7,4 +7,5 @@ int cmd_features(int argc, char** argv);
 int cmd_train(int argc, char** argv);
 int cmd_score(int argc, char** argv);
 int cmd_eval(int argc, char** argv);
+int cmd_calibrate(int argc, char** argv);
 }  // namespace ras_cli

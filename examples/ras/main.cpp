@@ -1,4 +1,4 @@
-// examples/ras/main.cpp — the `ras` command-line program: classify, features, train, score, eval.
+// examples/ras/main.cpp — the `ras` command-line program: classify, features, train, score, eval, calibrate.
 #include <cstdio>
 #include <cstring>
 #include <exception>
@@ -17,7 +17,8 @@ void usage() {
       "  features   backbone + neck features of images as .npy (N x C x 14 x 14)\n"
       "  train      train one unified RAS model on the normal images of one or more classes\n"
       "  score      anomaly scores (CSV) and heatmaps of images with a trained model\n"
-      "  eval       per-class metrics of a trained model on test sets\n",
+      "  eval       per-class metrics of a trained model on test sets (--report: HTML report)\n"
+      "  calibrate  store an image threshold and normalisation range in a model (validation images)\n",
       ras::version_string);
 }
 }  // namespace
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
     if (cmd == "train") return ras_cli::cmd_train(argc, argv);
     if (cmd == "score") return ras_cli::cmd_score(argc, argv);
     if (cmd == "eval") return ras_cli::cmd_eval(argc, argv);
+    if (cmd == "calibrate") return ras_cli::cmd_calibrate(argc, argv);
     if (cmd == "--version" || cmd == "version") {
       std::printf("ras %s\n", ras::version_string);
       return 0;

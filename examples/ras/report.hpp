@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <string>
 #include <vector>
@@ -66,16 +67,22 @@ struct EvalOutput {
   std::string table;
 };
 
+// Called with each class's scores and metrics (e.g. to collect the HTML report's curves).
+using ClassHook = std::function<void(const ras::data::ClassDataset&, const ras::pipeline::ClassScores&,
+                                     const ras::pipeline::ClassMetrics&)>;
+
 // Evaluates every class, prints the table, writes json/md (when paths are given) and heatmaps.
 inline EvalOutput evaluate_and_report(ras::pipeline::Detector& det, const std::vector<ras::data::ClassDataset>& sets,
                                       const std::string& title, const std::filesystem::path& json,
                                       const std::filesystem::path& markdown, const std::filesystem::path& heatmap_dir,
-                                      int heatmaps_per_class, const std::map<std::string, std::string>& info) {
+                                      int heatmaps_per_class, const std::map<std::string, std::string>& info,
+                                      const ClassHook& on_class = {}) {
   EvalOutput out;
   int heatmaps = 0;
   for (const auto& ds : sets) {
     auto cs = ras::pipeline::score_class(det, ds);
     out.metrics.push_back(ras::pipeline::class_metrics(ds.class_name, cs));
+    if (on_class) on_class(ds, cs, out.metrics.back());
     if (!heatmap_dir.empty()) heatmaps += write_heatmaps(heatmap_dir, ds, cs, heatmaps_per_class);
   }
   out.table = ras::pipeline::metrics_table(out.metrics);

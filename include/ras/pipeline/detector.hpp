@@ -3,11 +3,13 @@
 // "reconstruction.*" parameters plus metadata naming the configuration, the backbone, the path and
 // content hash of its weights and the classes trained on. Also loads an official RAS checkpoint
 // converted by tools/convert_checkpoint.py ("reconstruction.*" and "backbone.*" keys, no metadata).
+// Loading validates the calibration metadata of `ras calibrate` (pipeline/calibration.hpp) when present.
 #pragma once
 
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "ras/io/state_dict.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/model/ras_model.hpp"
+#include "ras/pipeline/calibration.hpp"
 #include "ras/pipeline/features.hpp"
 
 namespace ras::pipeline {
@@ -24,6 +27,7 @@ struct DetectorSource {
   std::string backbone;                // overrides / supplies the backbone name (needed for official checkpoints)
   std::filesystem::path weights;       // overrides / supplies the backbone weights file
   std::filesystem::path feature_cache; // optional feature cache folder
+  bool ignore_calibration = false;     // skip (and do not validate) stored calibration metadata
 };
 
 struct ScoredImage {
@@ -77,7 +81,9 @@ class Detector {
     o.strict = true;
     o.prefix = "reconstruction.";
     io::load_state_dict(model, st, o);
-    return Detector(std::move(model), std::move(net), backbone, weights, src.feature_cache);
+    Detector det(std::move(model), std::move(net), backbone, weights, src.feature_cache);
+    if (!src.ignore_calibration) det.calibration_ = calibration_from_metadata(meta, st.label());  // validated
+    return det;
   }
 
   // Writes the model and everything needed to rebuild the detector (atomically).
@@ -101,6 +107,8 @@ class Detector {
   nn::RasReconstruction<float>& model() { return model_; }
   FeatureExtractor& extractor() { return *extractor_; }
   const std::string& backbone_name() const { return backbone_name_; }
+  // The threshold and normalisation stored by `ras calibrate` (std::nullopt when the model has none).
+  const std::optional<Calibration>& calibration() const { return calibration_; }
   Index image_size() const { return extractor_->image_size(); }
 
   // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default), in batches.
@@ -138,6 +146,29 @@ class Detector {
     return r;
   }
 
+  // An RGB image in memory: rgb (H, W, 3) uint8, row-major -> score and map (224 x 224, or H x W
+  // when original_size). The pixels are copied once into the resize input.
+  ScoredImage score(TensorView<const std::uint8_t, 3> rgb, bool original_size = false) {
+    RAS_CHECK(rgb.dim(2) == 3 && rgb.dim(0) >= 1 && rgb.dim(1) >= 1, "Detector::score: expected an RGB image of "
+              "shape (H, W, 3) but got ", shape_string(rgb.shape()));
+    io::Image img(rgb.dim(0), rgb.dim(1), 3);
+    std::copy(rgb.data(), rgb.data() + rgb.numel(), img.pixels.begin());
+    auto f = extractor_->features(img);
+    auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
+    ScoredImage r;
+    auto map224 = maps_from_features(feats);
+    r.score = model::image_scores(map224)[0];
+    if (original_size) {
+      autograd::InferenceMode no_tape;
+      auto rec = model_(feats);
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
+      r.map = std::move(up).release().reshape<2>({img.height, img.width});
+    } else {
+      r.map = std::move(map224).reshape<2>({image_size(), image_size()});
+    }
+    return r;
+  }
+
  private:
   static std::string first_backbone_key(const io::SafetensorsFile& st) {
     for (const auto& k : st.keys())
@@ -150,6 +181,7 @@ class Detector {
   std::string backbone_name_;
   std::filesystem::path weights_;
   std::unique_ptr<FeatureExtractor> extractor_;
+  std::optional<Calibration> calibration_;
 };
 
 }  // namespace ras::pipeline

@@ -42,6 +42,12 @@ class FeatureExtractor {
   // One image -> (C, h, w) features (from memory, the cache folder, or the backbone).
   Tensor<float, 3> features(const std::filesystem::path& image) { return compute_uncached(image); }
 
+  // An RGB image already in memory -> (C, h, w) features (never cached).
+  Tensor<float, 3> features(const io::Image& image) const {
+    auto neck = backbone_.neck(io::preprocess<float>(image, image_size_, input_normalization(backbone_)));
+    return std::move(neck).template reshape<3>({neck.dim(1), neck.dim(2), neck.dim(3)});
+  }
+
  private:
   // Thread-safe: the memory cache and counters are guarded, the backbone runs in eval mode only.
   Tensor<float, 3> compute_uncached(const std::filesystem::path& image) {
