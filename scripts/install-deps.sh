@@ -4,7 +4,7 @@
 # tests/fixtures/make_fixtures.py and the side-by-side benchmarks need.
 set -euo pipefail
 packages=(build-essential cmake pkg-config libeigen3-dev libxtensor-dev xtl-dev doctest-dev libstb-dev
-          nlohmann-json3-dev libbenchmark-dev python3 python3-matplotlib)
+          libpng-dev libjpeg-dev nlohmann-json3-dev libbenchmark-dev python3 python3-matplotlib)
 if [ "${RAS_WITH_TORCH:-0}" = 1 ]; then
   packages+=(python3-torch python3-torchvision python3-numpy python3-pil python3-sklearn)
 fi

@@ -40,7 +40,7 @@ int cmd_score(int argc, char** argv) {
   const auto images = expand_images(a.positional());
   auto det = load_detector(a);
   const bool label = a.has("threshold");
-  const double threshold = label ? a.real("threshold") : 0.0;
+  const double threshold = label ? a.real("threshold", -1e30, 1e30) : 0.0;
   std::printf(label ? "path,score,label\n" : "path,score\n");
   std::vector<ras::pipeline::ScoredImage> results;
   double vmax = 0;
@@ -92,7 +92,7 @@ int cmd_eval(int argc, char** argv) {
   for (const auto& d : a.all("data")) sets.push_back(ras::data::discover(d, dopt));
   RAS_CHECK(!sets.empty(), "ras eval: give at least one --data folder");
   evaluate_and_report(det, sets, "RAS test metrics (" + a.get("model") + ")", a.get("json"), a.get("markdown"),
-                      a.get("heatmaps"), static_cast<int>(a.integer("heatmaps-per-class")),
+                      a.get("heatmaps"), static_cast<int>(a.integer("heatmaps-per-class", 0, 100000)),
                       {{"model", a.get("model")}, {"backbone", det.backbone_name()}});
   return 0;
 }

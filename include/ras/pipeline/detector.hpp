@@ -5,6 +5,7 @@
 // converted by tools/convert_checkpoint.py ("reconstruction.*" and "backbone.*" keys, no metadata).
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "ras/autograd/tape.hpp"
+#include "ras/io/metadata.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/model/ras_model.hpp"
@@ -51,13 +53,25 @@ class Detector {
     RAS_CHECK(std::filesystem::exists(file), "model not found: ", file.string());
     io::SafetensorsFile st(file);
     const auto& meta = st.metadata();
+    const std::string where = "model '" + file.string() + "'";
     std::string backbone = src.backbone;
     std::filesystem::path weights = src.weights;
     nn::RasConfig cfg;
     if (meta.count("ras.channels")) {
-      cfg = nn::config_from_metadata(meta);
-      if (backbone.empty()) backbone = meta.at("backbone.name");
-      if (weights.empty()) weights = meta.at("backbone.weights");
+      cfg = nn::config_from_metadata(meta, where);
+      if (backbone.empty()) backbone = io::meta_string(meta, "backbone.name", where);
+      if (weights.empty()) weights = io::meta_string(meta, "backbone.weights", where);
+      RAS_CHECK(!backbone.empty() && backbone.size() <= 256, where,
+                ": metadata field 'backbone.name': expected a backbone name but found '", backbone.substr(0, 64), "'");
+      // A lower bound of the parameter count the configuration implies (attention and feed-forward
+      // weights of every layer, input and output projections) must fit in the file: a forged
+      // configuration cannot make us allocate far more than the file holds.
+      const double h = double(cfg.hidden), layers = double(cfg.encoder_layers + cfg.decoder_layers);
+      const double implied = layers * (4 * h * h + 2 * h * double(cfg.ffn)) + 2 * double(cfg.channels) * h;
+      std::error_code ec;
+      const double bytes = double(std::filesystem::file_size(file, ec));
+      RAS_CHECK(implied <= bytes, where, ": the configuration in its metadata implies at least ", implied,
+                " parameters but the file has only ", bytes, " bytes");
     } else {
       RAS_CHECK(!backbone.empty(), "model ", file.string(),
                 " has no ras metadata (an official checkpoint?): pass --backbone to say which backbone it uses");
@@ -116,6 +130,10 @@ class Detector {
       std::copy(features.data() + n0 * per, features.data() + (n0 + n) * per, chunk.data());
       auto rec = model_(chunk);
       auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size);
+      for (Index i = 0; i < up.numel(); ++i)
+        RAS_CHECK(std::isfinite(up.data()[i]), "Detector: the anomaly map of image ", n0 + i / (size * size),
+                  " of the batch holds a non-finite value (", up.data()[i],
+                  "); expected finite maps (non-finite features or weights?): refusing to score it");
       std::copy(up.data(), up.data() + up.numel(), out.data() + n0 * size * size);
     }
     return out;
@@ -126,7 +144,12 @@ class Detector {
     auto f = extractor_->features(image);
     auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
     ScoredImage r;
-    auto map224 = maps_from_features(feats);
+    Tensor<float, 4> map224;
+    try {
+      map224 = maps_from_features(feats);
+    } catch (const Error& e) {
+      throw Error("image '" + image.string() + "': " + e.what());
+    }
     r.score = model::image_scores(map224)[0];
     if (original_size) {
       auto img = io::load_image(image.string());
