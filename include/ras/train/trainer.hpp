@@ -77,6 +77,56 @@ inline Rng::State parse_rng_state(const std::string& text, const std::string& wh
 }
 }  // namespace detail
 
+// The progress fields of a checkpoint's metadata ("format", "train.*"), validated: every field must
+// be present and well formed, the epoch within [0, epochs], the step within [0, steps_per_epoch),
+// the RNG states valid, the history complete. `where` starts the error messages.
+struct CheckpointProgress {
+  Index batch_size = 0;
+  int epoch = 0;
+  long step_in_epoch = 0;
+  Rng::State rng_epoch_start{}, rng{};
+  double loss_sum = 0;
+  std::vector<EpochStats> history;
+};
+
+inline CheckpointProgress read_checkpoint_progress(const io::Metadata& m, const std::string& where, int epochs,
+                                                   Index steps_per_epoch) {
+  const std::string& format = io::meta_string(m, "format", where);
+  RAS_CHECK(format == "ras-checkpoint", where, ": metadata field 'format': expected 'ras-checkpoint' but found '",
+            format.substr(0, 64), "'");
+  const Index batch = io::meta_int(m, "train.batch_size", 1, Index(1) << 40, where);
+  const int epoch = static_cast<int>(io::meta_int(m, "train.epoch", 0, epochs, where));
+  const long step = static_cast<long>(io::meta_int(m, "train.step_in_epoch", 0, steps_per_epoch - 1, where));
+  const auto rng_epoch_start = detail::parse_rng_state(io::meta_string(m, "train.rng_epoch_start", where), where,
+                                                       "train.rng_epoch_start");
+  const auto rng = detail::parse_rng_state(io::meta_string(m, "train.rng", where), where, "train.rng");
+  const double loss_sum = io::meta_real(m, "train.loss_sum", 0, 1e300, where);
+  std::vector<EpochStats> history;
+  {
+    const std::string& text = io::meta_string(m, "train.history", where);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      const std::size_t end = text.find(';', pos);
+      const std::string item = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      const std::size_t c1 = item.find(':'), c2 = c1 == std::string::npos ? c1 : item.find(':', c1 + 1);
+      EpochStats s;
+      std::int64_t e = 0;
+      bool ok = end != std::string::npos && c2 != std::string::npos && io::parse_int64(item.substr(0, c1), e) &&
+                e == static_cast<std::int64_t>(history.size()) + 1 &&
+                io::parse_finite_double(item.substr(c1 + 1, c2 - c1 - 1), s.mean_loss) &&
+                io::parse_finite_double(item.substr(c2 + 1), s.seconds);
+      RAS_CHECK(ok, where, ": metadata field 'train.history': expected 'epoch:loss:seconds;' entries numbered 1, 2, ... "
+                "but entry ", history.size() + 1, " is '", item.substr(0, 64), "'");
+      s.epoch = static_cast<int>(e);
+      history.push_back(s);
+      pos = end + 1;
+    }
+    RAS_CHECK(history.size() == static_cast<std::size_t>(epoch), where, ": metadata field 'train.history': expected ",
+              epoch, " entries (train.epoch) but found ", history.size());
+  }
+  return {batch, epoch, step, rng_epoch_start, rng, loss_sum, std::move(history)};
+}
+
 template <class S = float>
 class Trainer {
  public:
@@ -221,44 +271,12 @@ class Trainer {
     io::SafetensorsFile file(path);
     const std::string where = "checkpoint '" + path.string() + "'";
     const auto& m = file.metadata();
-    const std::string& format = io::meta_string(m, "format", where);
-    RAS_CHECK(format == "ras-checkpoint", where, ": metadata field 'format': expected 'ras-checkpoint' but found '",
-              format.substr(0, 64), "'");
+    const CheckpointProgress progress = read_checkpoint_progress(m, where, opt_.epochs, steps_per_epoch());
     const nn::RasConfig saved = nn::config_from_metadata(m, where);
     RAS_CHECK(nn::to_metadata(saved) == nn::to_metadata(model_.config()),
               "resume: the checkpoint ", path.string(), " was trained with another model configuration");
-    const Index batch = io::meta_int(m, "train.batch_size", 1, Index(1) << 40, where);
-    RAS_CHECK(batch == opt_.batch_size, "resume: checkpoint batch size ", batch, " but this run uses ",
-              opt_.batch_size);
-    const int epoch = static_cast<int>(io::meta_int(m, "train.epoch", 0, opt_.epochs, where));
-    const long step = static_cast<long>(io::meta_int(m, "train.step_in_epoch", 0, steps_per_epoch() - 1, where));
-    const auto rng_epoch_start = detail::parse_rng_state(io::meta_string(m, "train.rng_epoch_start", where), where,
-                                                         "train.rng_epoch_start");
-    const auto rng = detail::parse_rng_state(io::meta_string(m, "train.rng", where), where, "train.rng");
-    const double loss_sum = io::meta_real(m, "train.loss_sum", 0, 1e300, where);
-    std::vector<EpochStats> history;
-    {
-      const std::string& text = io::meta_string(m, "train.history", where);
-      std::size_t pos = 0;
-      while (pos < text.size()) {
-        const std::size_t end = text.find(';', pos);
-        const std::string item = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
-        const std::size_t c1 = item.find(':'), c2 = c1 == std::string::npos ? c1 : item.find(':', c1 + 1);
-        EpochStats s;
-        std::int64_t e = 0;
-        bool ok = end != std::string::npos && c2 != std::string::npos && io::parse_int64(item.substr(0, c1), e) &&
-                  e == static_cast<std::int64_t>(history.size()) + 1 &&
-                  io::parse_finite_double(item.substr(c1 + 1, c2 - c1 - 1), s.mean_loss) &&
-                  io::parse_finite_double(item.substr(c2 + 1), s.seconds);
-        RAS_CHECK(ok, where, ": metadata field 'train.history': expected 'epoch:loss:seconds;' entries numbered 1, 2, ... "
-                  "but entry ", history.size() + 1, " is '", item.substr(0, 64), "'");
-        s.epoch = static_cast<int>(e);
-        history.push_back(s);
-        pos = end + 1;
-      }
-      RAS_CHECK(history.size() == static_cast<std::size_t>(epoch), where, ": metadata field 'train.history': expected ",
-                epoch, " entries (train.epoch) but found ", history.size());
-    }
+    RAS_CHECK(progress.batch_size == opt_.batch_size, "resume: checkpoint batch size ", progress.batch_size,
+              " but this run uses ", opt_.batch_size);
     io::LoadOptions lo;
     lo.strict = true;
     lo.prefix = std::string(prefix) + ".";
@@ -280,12 +298,12 @@ class Trainer {
                     "' holds a non-finite value (", v[i], ") at element ", i);
       }
     }
-    epoch_ = epoch;
-    step_in_epoch_ = step;
-    epoch_start_rng_ = rng_epoch_start;
-    rng_.set_state(rng);
-    epoch_loss_sum_ = loss_sum;
-    history_ = std::move(history);
+    epoch_ = progress.epoch;
+    step_in_epoch_ = progress.step_in_epoch;
+    epoch_start_rng_ = progress.rng_epoch_start;
+    rng_.set_state(progress.rng);
+    epoch_loss_sum_ = progress.loss_sum;
+    history_ = progress.history;
   }
 
  private:
