@@ -79,7 +79,7 @@ same_file() {
 }
 
 # ---- flags ----------------------------------------------------------------------------------
-t=(train --data data/parts "${tiny[@]}" --out flagrun)
+t=(train --data data/parts --weights "$weights" --out flagrun)
 expect_fail "epochs 2^32" "--epochs" "$ras" "${t[@]}" --epochs 4294967296
 expect_fail "epochs 0" "--epochs" "$ras" "${t[@]}" --epochs 0
 expect_fail "epochs text" "--epochs" "$ras" "${t[@]}" --epochs ten
@@ -108,7 +108,7 @@ expect_fail "train --out exists" "checkpoint.safetensors" "$ras" train --data da
 : > empty.safetensors
 head -c 5000 /dev/urandom > noise.safetensors
 head -c 100000 "$weights" > cut.safetensors
-st nan "$weights" nan_weights.safetensors conv
+st nan "$weights" nan_weights.safetensors .
 w=(train --data data/parts --threads 1 --epochs 1 --out wrun)
 expect_fail "weights missing" "nope.safetensors" "$ras" "${w[@]}" --weights nope.safetensors
 expect_fail "weights empty" "empty.safetensors" "$ras" "${w[@]}" --weights empty.safetensors
