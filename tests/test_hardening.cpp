@@ -5,12 +5,17 @@
 
 #include <atomic>
 #include <cmath>
+#include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <limits>
 #include <string>
+#include <vector>
 
 #include "ras/data/dataset.hpp"
 #include "ras/io/metadata.hpp"
+#include "ras/io/npy.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/nn/linear.hpp"
 #include "ras/train/trainer.hpp"
@@ -199,4 +204,31 @@ TEST_CASE("hardening: a stop request ends at a step boundary with a checkpoint t
     for (ras::Index j = 0; j < pa[i].numel; ++j) d = std::max(d, double(std::abs(pa[i].value[j] - pb[i].value[j])));
   CHECK(d == 0.0);
   std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("hardening: safetensors and npy parse from memory exactly as from a file") {
+  const std::string dir = std::string(RAS_SOURCE_DIR) + "/tests/fixtures/io/";
+  auto bytes_of = [](const std::string& p) {
+    std::ifstream f(p, std::ios::binary);
+    REQUIRE(f.is_open());
+    return std::vector<unsigned char>(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  };
+  const auto st = bytes_of(dir + "python.safetensors");
+  ras::io::SafetensorsFile from_file(dir + "python.safetensors");
+  auto from_mem = ras::io::SafetensorsFile::from_bytes(st.data(), st.size(), "mem");
+  CHECK(from_mem.keys() == from_file.keys());
+  CHECK(from_mem.metadata() == from_file.metadata());
+  for (const auto& k : from_file.keys()) {
+    CHECK(from_mem.info(k).shape == from_file.info(k).shape);
+    CHECK(std::equal(from_mem.raw(k), from_mem.raw(k) + from_mem.info(k).nbytes(), from_file.raw(k)));
+  }
+  const std::string cut = error_of([&] { ras::io::SafetensorsFile::from_bytes(st.data(), st.size() - 1, "mem 'x'"); });
+  CHECK(cut.find("mem 'x'") == 0);
+
+  const auto npy = bytes_of(dir + "python_f4.npy");
+  auto a = ras::io::read_npy(dir + "python_f4.npy");
+  auto b = ras::io::read_npy_bytes(npy.data(), npy.size(), "mem");
+  CHECK(a.shape == b.shape);
+  CHECK(a.bytes == b.bytes);
+  CHECK(error_of([&] { ras::io::read_npy_bytes(npy.data(), 9, "mem 'y'"); }).find("mem 'y'") == 0);
 }
