@@ -294,9 +294,10 @@ TEST_CASE("backbones: MobileNetV2 classifies grace_hopper.jpg as military unifor
   for (Index i = 0; i < 1001; ++i) z += std::exp(double(l[i]) - double(l[top]));
   INFO("grace_hopper: top-1 output ", top, " with softmax probability ", 1.0 / z);
   CHECK(top == 653);  // ImageNet class 652 "military uniform" (output 0 is background)
-  CHECK(1.0 / z == doctest::Approx(0.651).epsilon(0.02));
-  // PyTorch on the PIL-decoded image: stb_image and libjpeg decode a few pixels differently, hence
-  // the loose tolerance (the resize and the network are exact; see the synthetic-input checks).
+  CHECK(1.0 / z == doctest::Approx(0.6513).epsilon(1e-3));
+  // PyTorch on the PIL-decoded image: we decode with libjpeg-turbo as Pillow does, so the input is
+  // identical and only float rounding differs (measured 9.6e-7; with stb_image's decoder it was
+  // up to 2e-2 and p = 0.651 within 2 %).
   ras::io::SafetensorsFile ref(fixture("mobilenet_v2.safetensors"));
   auto ref_logits = ref.get<float, 2>("grace_hopper.logits");
   double max_ref = 0, max_diff = 0;
@@ -305,5 +306,5 @@ TEST_CASE("backbones: MobileNetV2 classifies grace_hopper.jpg as military unifor
     max_diff = std::max(max_diff, std::fabs(double(l[i]) - double(ref_logits.data()[i])));
   }
   INFO("grace_hopper logits: max|diff| / max|ref| = ", max_diff / max_ref);
-  CHECK(max_diff / max_ref < 0.02);
+  CHECK(max_diff / max_ref < 1e-4);
 }

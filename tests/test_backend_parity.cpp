@@ -902,6 +902,13 @@ void optim_model_cases(Ctx& ctx) {
     kernel_case<D, op::SumSquares>(ctx, lbl, Tol{1e-9, 1e-12}, [&]<class E>() {
       auto dg = up<E>(g);
       return Outs().add("sum", k::sum_squares<float, E>(n, dg.data()));
+    });    // count_non_finite: the gradients with NaN, +inf and -inf planted at fixed places (exact count)
+    auto planted = g.template to<Cpu>();
+    for (Index i = 0; i < n; i += 97) planted.data()[i] = i % 3 == 0 ? std::numeric_limits<float>::quiet_NaN()
+                                                         : (i % 3 == 1 ? INFINITY : -INFINITY);
+    kernel_case<D, op::CountNonFinite>(ctx, lbl, Tol::exact(), [&]<class E>() {
+      auto dp = up<E>(planted);
+      return Outs().add("count", double(k::count_non_finite<float, E>(n, dp.data())));
     });
   }
   // jitter on the tokens (392, 272) with alpha 25, channel distance on (B, C_org, 196), the image

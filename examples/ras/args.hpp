@@ -3,6 +3,8 @@
 // missing values are errors that name the option.
 #pragma once
 
+#include <cerrno>
+#include <cmath>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -80,6 +82,19 @@ class Args {
   }
   long integer(const std::string& name) const { return to_number<long>(name, get(name)); }
   double real(const std::string& name) const { return to_number<double>(name, get(name)); }
+  // Range-checked forms: a value outside [lo, hi] (or not finite) is an error naming the option.
+  long integer(const std::string& name, long lo, long hi) const {
+    const long v = integer(name);
+    RAS_CHECK(v >= lo && v <= hi, "ras ", command_, ": --", name, " expects an integer in [", lo, ", ", hi,
+              "] but got '", get(name), "'");
+    return v;
+  }
+  double real(const std::string& name, double lo, double hi) const {
+    const double v = real(name);
+    RAS_CHECK(std::isfinite(v) && v >= lo && v <= hi, "ras ", command_, ": --", name, " expects a number in [", lo,
+              ", ", hi, "] but got '", get(name), "'");
+    return v;
+  }
   const std::vector<std::string>& positional() const { return positional_; }
 
   std::string usage() const {
@@ -109,7 +124,8 @@ class Args {
     if constexpr (std::is_same_v<T, long>) x = std::strtol(v.c_str(), &end, 10);
     else x = std::strtod(v.c_str(), &end);
     RAS_CHECK(!v.empty() && end && *end == '\0' && errno == 0, "ras ", command_, ": --", name,
-              " expects a number but got '", v, "'");
+              std::is_same_v<T, long> ? " expects an integer" : " expects a number", " but got '", v.substr(0, 64),
+              "'");
     return x;
   }
 

@@ -26,7 +26,7 @@ int cmd_classify(int argc, char** argv) {
             a.get("backbone"));
   ras::nn::MobileNetV2<float> net;
   ras::pipeline::load_backbone_weights(net, a.required("weights"));
-  const long top = std::clamp(a.integer("top"), 1L, 1000L);
+  const long top = a.integer("top", 1, 1001);
   for (const auto& path : expand_images(a.positional())) {
     auto x = ras::io::preprocess<float>(ras::io::load_image(path.string()), 224, ras::io::Normalization::symmetric);
     auto logits = net.logits(x);  // (1, 1001)

@@ -50,7 +50,7 @@ int cmd_score(int argc, char** argv) {
   RAS_CHECK(scale == "call" || cal, "ras score: --scale calibrated but ", a.get("model"),
             " has no calibration; run ras calibrate first");
   const bool label = a.has("threshold") || cal.has_value();
-  const double threshold = a.has("threshold") ? a.real("threshold") : cal ? cal->image_threshold : 0.0;
+  const double threshold = a.has("threshold") ? a.real("threshold", -1e30, 1e30) : cal ? cal->image_threshold : 0.0;
   if (!label) std::fprintf(stderr, "ras score: the model is not calibrated: no label column (run ras calibrate)\n");
   std::printf(cal ? "path,score,normalised,label\n" : label ? "path,score,label\n" : "path,score\n");
   std::vector<ras::pipeline::ScoredImage> results;
@@ -119,7 +119,7 @@ int cmd_eval(int argc, char** argv) {
   RAS_CHECK(scale == "class" || scale == "calibrated", "ras eval: --heatmap-scale must be class or calibrated, got ",
             scale);
   ras::report::CollectOptions ropt;
-  ropt.gallery = static_cast<int>(a.integer("report-heatmaps"));
+  ropt.gallery = static_cast<int>(a.integer("report-heatmaps", 0, 100000));
   ropt.calibration = det.calibration();
   ropt.calibrated_scale = scale == "calibrated";
   RAS_CHECK(!ropt.calibrated_scale || ropt.calibration, "ras eval: --heatmap-scale calibrated but ", a.get("model"),
@@ -128,7 +128,7 @@ int cmd_eval(int argc, char** argv) {
   const std::string title = "RAS test metrics (" + a.get("model") + ")";
   const std::map<std::string, std::string> info = {{"model", a.get("model")}, {"backbone", det.backbone_name()}};
   evaluate_and_report(det, sets, title, a.get("json"), a.get("markdown"), a.get("heatmaps"),
-                      static_cast<int>(a.integer("heatmaps-per-class")), info,
+                      static_cast<int>(a.integer("heatmaps-per-class", 0, 100000)), info,
                       a.has("report") ? report.hook() : ClassHook());
   if (a.has("report")) report.write(a.get("report"), title, info, train_log_next_to(a.get("model")));
   return 0;

@@ -3,8 +3,12 @@
 // reference's optimisation (AdamW 7e-4, wd 1e-4, batch 64, clip 0.1, seed 333). The run folder
 // gets checkpoint.safetensors (every epoch, atomic; --resume continues it), model.safetensors (the
 // selected weights), train_log.csv, metrics.json/.md, heatmaps/ and report.html.
+#include <atomic>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
+#include <unistd.h>
 #include <set>
 #include <sstream>
 
@@ -17,6 +21,29 @@
 namespace ras_cli {
 
 namespace {
+// SIGINT / SIGTERM: the first one asks the trainer to stop at the next step boundary (it writes
+// the checkpoint); the handler then resets itself, so a second signal ends the program at once.
+std::atomic<bool> g_stop{false};
+volatile std::sig_atomic_t g_signal = 0;
+extern "C" void on_stop_signal(int sig) {
+  g_signal = sig;
+  g_stop.store(true);
+  const char msg[] = "\nras train: interrupt received: stopping at the next step boundary and writing the "
+                     "checkpoint (interrupt again to abort at once)\n";
+  const ssize_t ignored = ::write(2, msg, sizeof msg - 1);
+  (void)ignored;
+}
+void install_stop_handlers() {
+  struct sigaction sa;
+  std::memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_stop_signal;
+  sa.sa_flags = SA_RESETHAND | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+}
+const char* stop_signal_name() { return g_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+
 std::string csv_log(const std::vector<ras::train::EpochStats>& history,
                     const std::map<int, std::pair<double, double>>& evals) {
   std::ostringstream o;
@@ -71,15 +98,38 @@ int cmd_train(int argc, char** argv) {
   const std::string select = a.get("select");
   RAS_CHECK(select == "last" || select == "best-on-test", "ras train: --select must be last or best-on-test, got ",
             select);
-  const long eval_every = a.integer("eval-every");
+  const long eval_every = a.integer("eval-every", 0, 1000000);
   RAS_CHECK(select == "last" || eval_every > 0, "ras train: --select best-on-test needs --eval-every N > 0");
   const auto checkpoint = run / "checkpoint.safetensors";
+  // Every numeric option is range-checked before any work starts.
+  ras::nn::RasConfig cfg;
+  cfg.encoder_layers = a.integer("encoder-layers", 0, 64);
+  cfg.decoder_layers = a.integer("decoder-layers", 1, 64);
+  cfg.jitter_scale = a.real("jitter", 0, 1e6);
+  const long k = a.integer("neighbor-size", 0, 13);  // 14x14 grid: larger masks every token
+  cfg.neighbor_mask = k > 0;
+  cfg.neighbor_h = cfg.neighbor_w = std::max(k, 1L);
+  cfg.variant = ras::nn::parse_variant(a.get("variant"));
+  cfg.block = ras::nn::parse_block(a.get("block"));
+
+  ras::train::TrainOptions topt;
+  topt.epochs = static_cast<int>(a.integer("epochs", 1, 1000000));
+  topt.batch_size = a.integer("batch", 1, 1 << 20);
+  topt.lr = a.real("lr", 0, 10);
+  topt.weight_decay = a.real("weight-decay", 0, 10);
+  topt.clip_norm = a.real("clip", 0, 1e9);
+  topt.seed = static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX));
+  topt.checkpoint = checkpoint;
+  topt.checkpoint_every_steps = static_cast<int>(a.integer("checkpoint-every", 0, 1 << 30));
+  const int heatmaps = static_cast<int>(a.integer("heatmaps", 0, 100000));
+  cfg.validate();
   if (std::filesystem::exists(checkpoint) && !a.has("resume"))
     ::ras::detail::throw_error("ras train: ", checkpoint.string(),
                                " exists; pass --resume to continue that run or choose another --out");
   if (a.has("resume"))
     RAS_CHECK(std::filesystem::exists(checkpoint), "ras train: --resume but there is no ", checkpoint.string());
   std::filesystem::create_directories(run);
+  install_stop_handlers();
 
   // Data: one class per folder.
   ras::data::DatasetOptions dopt;
@@ -108,33 +158,15 @@ int cmd_train(int argc, char** argv) {
   const std::filesystem::path weights = a.required("weights");
   const std::filesystem::path cache = a.has("cache") ? std::filesystem::path(a.get("cache")) : run / "feature-cache";
 
-  ras::nn::RasConfig cfg;
-  cfg.encoder_layers = a.integer("encoder-layers");
-  cfg.decoder_layers = a.integer("decoder-layers");
-  cfg.jitter_scale = a.real("jitter");
-  const long k = a.integer("neighbor-size");
-  cfg.neighbor_mask = k > 0;
-  cfg.neighbor_h = cfg.neighbor_w = std::max(k, 1L);
-  cfg.variant = ras::nn::parse_variant(a.get("variant"));
-  cfg.block = ras::nn::parse_block(a.get("block"));
-
   auto net = ras::pipeline::load_backbone(backbone, weights);
   cfg.channels = net->neck_channels();
-  ras::pipeline::Detector det(ras::nn::RasReconstruction<float>(cfg, static_cast<std::uint64_t>(a.integer("seed"))),
+  ras::pipeline::Detector det(ras::nn::RasReconstruction<float>(cfg, static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX))),
                               std::move(net), backbone, weights, cache);
   auto features = det.extractor().features(train_images, "features train");
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
               det.extractor().computed(), det.extractor().cache_hits());
 
-  ras::train::TrainOptions topt;
-  topt.epochs = static_cast<int>(a.integer("epochs"));
-  topt.batch_size = a.integer("batch");
-  topt.lr = a.real("lr");
-  topt.weight_decay = a.real("weight-decay");
-  topt.clip_norm = a.real("clip");
-  topt.seed = static_cast<std::uint64_t>(a.integer("seed"));
-  topt.checkpoint = checkpoint;
-  topt.checkpoint_every_steps = static_cast<int>(a.integer("checkpoint-every"));
+  topt.stop = &g_stop;
   ras::train::Trainer<float> trainer(det.model(), features, topt);
   if (a.has("resume")) {
     trainer.load_checkpoint(checkpoint);
@@ -167,9 +199,22 @@ int cmd_train(int argc, char** argv) {
     write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
   };
   trainer.run();
+  if (trainer.stop_requested()) {
+    std::fflush(stdout);
+    std::fprintf(stderr, "ras train: stopped by %s at epoch %d, step %ld of %lld; checkpoint written to %s; "
+                 "continue with the same options and --resume\n", stop_signal_name(), trainer.epoch() + 1,
+                 trainer.step_in_epoch(), static_cast<long long>(trainer.steps_per_epoch()), checkpoint.string().c_str());
+    return 1;
+  }
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(trainer.epoch())},
                                        {"selection", "last epoch"}});
+  if (g_stop.load()) {
+    std::fprintf(stderr, "ras train: stopped by %s after training: %s written, the evaluation was skipped "
+                 "(run ras eval --model %s)\n", stop_signal_name(), (run / "model.safetensors").string().c_str(),
+                 run.string().c_str());
+    return 1;
+  }
 
   // Final evaluation of the selected weights.
   std::string protocol = "last epoch (" + std::to_string(trainer.epoch()) + ")";
@@ -187,11 +232,11 @@ int cmd_train(int argc, char** argv) {
   info["model_selection"] = protocol;
   info["train_wall_seconds"] = std::to_string(train_seconds);
   ras::report::CollectOptions ropt;
-  ropt.gallery = static_cast<int>(a.integer("report-heatmaps"));
+  ropt.gallery = static_cast<int>(a.integer("report-heatmaps", 0, 100000));
   HtmlReport report(ropt);
   const std::string title = "RAS test metrics, model selection: " + protocol;
   evaluate_and_report(det, sets, title, run / "metrics.json", run / "metrics.md", run / "heatmaps",
-                      static_cast<int>(a.integer("heatmaps")), info, report.hook());
+                      heatmaps, info, report.hook());
   report.write(run / "report.html", title, info, run / "train_log.csv");
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::printf("model: %s\nwall time: %.1f s (training incl. features %.1f s)\n", (run / "model.safetensors").string().c_str(),

@@ -17,16 +17,12 @@
 
 namespace ras_cli {
 
+// Writes `text` to `path` atomically (temporary file + rename, every write checked): a failed write
+// (disk full, file-size limit, no permission) is a ras::Error naming the file and leaves an
+// earlier file at `path` untouched.
 inline void write_text(const std::filesystem::path& path, const std::string& text) {
   if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    RAS_CHECK(out.good(), "cannot write ", tmp);
-    out << text;
-    RAS_CHECK(out.good(), "cannot write ", tmp);
-  }
-  std::filesystem::rename(tmp, path);
+  ras::io::write_file_atomic(path, [&](std::ostream& out) { out.write(text.data(), static_cast<std::streamsize>(text.size())); });
 }
 
 // Overlays for up to `per_class` test images (anomalous first), with one colour scale per class

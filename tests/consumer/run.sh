@@ -11,3 +11,4 @@ cmake -S "$src/tests/consumer" -B "$work/consumer-build" -DCMAKE_PREFIX_PATH="$w
       -DCMAKE_BUILD_TYPE=Release > "$work/consumer-configure.log"
 cmake --build "$work/consumer-build" > "$work/consumer-build.log"
 "$work/consumer-build/mlp_regression"
+"$work/consumer-build/image_roundtrip"

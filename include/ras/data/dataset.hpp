@@ -120,13 +120,12 @@ inline std::vector<fs::path> list_dir(const fs::path& dir, bool dirs) {
   return out;
 }
 
-// Mask files of a folder by the stem of the image they belong to (suffix such as "_mask" removed;
-// with accept_plain, "<stem>.*" also counts).
-inline std::map<std::string, fs::path> masks_by_stem(const fs::path& dir, const std::string& suffix,
-                                                     bool accept_plain) {
+// Mask files by the stem of the image they belong to (suffix such as "_mask" removed; with
+// accept_plain, "<stem>.*" also counts). Pure (no file system access): the fuzz harness calls it.
+inline std::map<std::string, fs::path> pair_masks(const std::vector<fs::path>& files, const std::string& suffix,
+                                                  bool accept_plain) {
   std::map<std::string, fs::path> out;
-  if (!is_dir(dir)) return out;
-  for (const auto& p : list_dir(dir, false)) {
+  for (const auto& p : files) {
     std::string stem = p.stem().string();
     bool has_suffix = !suffix.empty() && stem.size() > suffix.size() &&
                       stem.compare(stem.size() - suffix.size(), suffix.size(), suffix) == 0;
@@ -139,6 +138,13 @@ inline std::map<std::string, fs::path> masks_by_stem(const fs::path& dir, const 
               it->second.string(), "' and '", p.string(), "'");
   }
   return out;
+}
+
+// The image files of a mask folder, paired by pair_masks (empty when the folder does not exist).
+inline std::map<std::string, fs::path> masks_by_stem(const fs::path& dir, const std::string& suffix,
+                                                     bool accept_plain) {
+  if (!is_dir(dir)) return {};
+  return pair_masks(list_dir(dir, false), suffix, accept_plain);
 }
 }  // namespace detail
 

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -79,6 +80,26 @@ class BinaryFile {
   std::string label_;
   std::uint64_t size_ = 0;
   std::ifstream in_;
+};
+
+// Bytes already in memory with BinaryFile's reading interface (label, size, checked positional
+// reads), so that a reader can parse a buffer exactly as it parses a file (the fuzz harnesses do).
+class MemoryFile {
+ public:
+  MemoryFile(const unsigned char* data, std::uint64_t size, std::string label)
+      : data_(data), size_(size), label_(std::move(label)) {}
+  const std::string& label() const { return label_; }
+  std::uint64_t size() const { return size_; }
+  void read(std::uint64_t offset, void* dst, std::uint64_t n, const char* what) const {
+    RAS_CHECK(offset <= size_ && n <= size_ - offset, label_, ": truncated: ", what, " needs bytes [",
+              offset, ", ", offset + n, ") but the file has ", size_, " bytes");
+    if (n > 0) std::memcpy(dst, data_ + offset, static_cast<std::size_t>(n));
+  }
+
+ private:
+  const unsigned char* data_;
+  std::uint64_t size_;
+  std::string label_;
 };
 
 // Writes a file atomically: body(std::ostream&) writes the content into a temporary file next to

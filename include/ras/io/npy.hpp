@@ -181,9 +181,9 @@ class NpyHeaderParser {
 };
 }  // namespace detail
 
-// Reads any supported .npy file.
-inline NpyArray read_npy(const std::filesystem::path& path) {
-  BinaryFile file(path, "npy file");
+// Parses a .npy file from `file` (a BinaryFile or a MemoryFile).
+template <class Source>
+inline NpyArray read_npy_from(Source& file) {
   const std::string& label = file.label();
   const std::uint64_t size = file.size();
   RAS_CHECK(size >= 10, label, ": truncated: the file has ", size, " bytes, fewer than the 10-byte preamble");
@@ -233,6 +233,17 @@ inline NpyArray read_npy(const std::filesystem::path& path) {
       RAS_CHECK(a.bytes[i] <= 1, label, ": bool element ", i, " holds byte ", static_cast<int>(a.bytes[i]),
                 " (expected 0 or 1)");
   return a;
+}
+
+// Reads any supported .npy file.
+inline NpyArray read_npy(const std::filesystem::path& path) {
+  BinaryFile file(path, "npy file");
+  return read_npy_from(file);
+}
+// The same from bytes in memory; `label` starts the error messages.
+inline NpyArray read_npy_bytes(const unsigned char* data, std::uint64_t size, const std::string& label) {
+  MemoryFile file(data, size, label);
+  return read_npy_from(file);
 }
 
 // Loads a .npy file as Tensor<T, R> (rank must match; the dtype is converted, see convert.hpp).

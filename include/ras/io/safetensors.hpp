@@ -55,8 +55,23 @@ class SafetensorsFile {
  public:
   explicit SafetensorsFile(const std::filesystem::path& path) {
     BinaryFile file(path, "safetensors file");
-    label_ = file.label();
     path_ = path.string();
+    init(file);
+  }
+  // Parses a safetensors file held in memory; `label` starts the error messages.
+  static SafetensorsFile from_bytes(const unsigned char* data, std::uint64_t size, const std::string& label) {
+    SafetensorsFile f;
+    MemoryFile file(data, size, label);
+    f.path_ = label;
+    f.init(file);
+    return f;
+  }
+
+ private:
+  SafetensorsFile() = default;
+  template <class Source>
+  void init(Source& file) {
+    label_ = file.label();
     const std::uint64_t size = file.size();
     RAS_CHECK(size >= 8, label_, ": truncated: the file has ", size,
               " bytes, fewer than the 8-byte header length");
@@ -76,6 +91,8 @@ class SafetensorsFile {
     data_.resize(static_cast<std::size_t>(buffer_size));
     file.read(8 + n, data_.data(), buffer_size, "the data buffer");
   }
+
+ public:
 
   // The path as given, and the "safetensors file '<path>'" prefix of this file's errors.
   const std::string& path() const { return path_; }

@@ -7,6 +7,7 @@
 // Stored dtypes are converted (F16/BF16/F64 -> F32, I32 -> I64, ...; floats never into integers).
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -27,6 +28,9 @@ struct LoadOptions {
   // are ignored. "module." loads a DataParallel checkpoint, "model." one part of a file that also
   // holds e.g. "optim." entries. Empty: every key.
   std::string prefix;
+  // true: a NaN or infinite value in any floating-point entry is an error (checked before anything
+  // is written into the module): weights with NaN/Inf give NaN scores that no threshold catches.
+  bool require_finite = true;
 };
 
 // What a load did not match (names as in the module; unexpected ones as in the file).
@@ -143,6 +147,18 @@ inline LoadReport load_state_dict(M& m, const SafetensorsFile& file, const LoadO
     }
     for (const auto& s : mismatches) msg += "\n    " + s;
     throw Error(msg);
+  }
+  if (options.require_finite) {
+    std::vector<double> values;
+    for (const auto& e : entries) {
+      auto it = by_name.find(e.name);
+      if (it == by_name.end() || !is_floating(file.info(it->second).dtype)) continue;
+      values.resize(static_cast<std::size_t>(e.numel));
+      file.get_into(it->second, DType::F64, values.data(), e.shape);
+      for (std::size_t i = 0; i < values.size(); ++i)
+        RAS_CHECK(std::isfinite(values[i]), file.label(), ": tensor '", it->second, "' holds a non-finite value (",
+                  values[i], ") at element ", i, "; expected finite weights");
+    }
   }
   for (const auto& e : entries) {
     auto it = by_name.find(e.name);

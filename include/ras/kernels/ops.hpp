@@ -50,6 +50,7 @@ RAS_KERNEL(SoftmaxForward, "softmax_forward")
 RAS_KERNEL(SoftmaxBackwardAcc, "softmax_backward_acc")
 RAS_KERNEL(L2NormForward, "l2_norm_forward")
 RAS_KERNEL(L2NormBackwardAcc, "l2_norm_backward_acc")
+RAS_KERNEL(CountNonFinite, "count_non_finite")
 // gemm
 RAS_KERNEL(Gemm, "gemm")
 RAS_KERNEL(GemmBatched, "gemm_batched")
@@ -139,6 +140,7 @@ using AllKernels = KernelList<
     op::SoftmaxBackwardAcc,
     op::L2NormForward,
     op::L2NormBackwardAcc,
+    op::CountNonFinite,
     op::Gemm,
     op::GemmBatched,
     op::Conv2dForward,

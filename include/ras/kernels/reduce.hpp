@@ -101,6 +101,12 @@ inline void l2_norm_backward_acc(Index outer, Index len, Index inner, const S* x
   dispatch<op::L2NormBackwardAcc, D>(outer, len, inner, x, y, dy, dx);
 }
 
+// The number of NaN / +-inf values in x[0..n) (validation of maps, features and loaded state).
+template <class S, class D = Cpu>
+inline Index count_non_finite(Index n, const S* x) {
+  return dispatch<op::CountNonFinite, D>(n, x);
+}
+
 }  // namespace ras::kernels
 
 #include "ras/kernels/cpu/reduce.hpp"

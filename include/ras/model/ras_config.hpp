@@ -6,9 +6,11 @@
 #include <map>
 #include <string>
 
+#include <cmath>
 #include <cstdio>
 
 #include "ras/config.hpp"
+#include "ras/io/metadata.hpp"
 
 namespace ras::nn {
 
@@ -43,18 +45,27 @@ struct RasConfig {
   Index tokens() const { return feature_h * feature_w; }
 
   void validate() const {
-    RAS_CHECK(channels > 0 && hidden > 0 && ffn > 0, "RasConfig: channels, hidden and ffn must be > 0 but got ",
+    RAS_CHECK(channels > 0 && hidden > 0 && ffn > 0 && channels <= 65536 && hidden <= 16384 && ffn <= 65536,
+              "RasConfig: expected channels in [1, 65536], hidden in [1, 16384] and ffn in [1, 65536] but got ",
               channels, ", ", hidden, ", ", ffn);
     RAS_CHECK(heads > 0 && hidden % heads == 0, "RasConfig: hidden (", hidden,
               ") must be divisible by heads (", heads, ")");
     RAS_CHECK(hidden % 2 == 0, "RasConfig: hidden must be even (row + column embeddings) but got ", hidden);
-    RAS_CHECK(encoder_layers >= 0 && decoder_layers >= 1, "RasConfig: expected encoder_layers >= 0 and "
-              "decoder_layers >= 1 but got ", encoder_layers, " and ", decoder_layers);
-    RAS_CHECK(feature_h > 0 && feature_w > 0, "RasConfig: bad feature size ", feature_h, "x", feature_w);
-    RAS_CHECK(jitter_scale >= 0 && jitter_prob >= 0 && jitter_prob <= 1, "RasConfig: jitter scale must be >= 0 "
-              "and prob in [0, 1] but got ", jitter_scale, " and ", jitter_prob);
-    RAS_CHECK(!neighbor_mask || (neighbor_h > 0 && neighbor_w > 0), "RasConfig: bad neighbour size ",
-              neighbor_h, "x", neighbor_w);
+    RAS_CHECK(encoder_layers >= 0 && decoder_layers >= 1 && encoder_layers <= 64 && decoder_layers <= 64,
+              "RasConfig: expected encoder_layers in [0, 64] and decoder_layers in [1, 64] but got ", encoder_layers,
+              " and ", decoder_layers);
+    RAS_CHECK(feature_h > 0 && feature_w > 0 && feature_h <= 256 && feature_w <= 256,
+              "RasConfig: expected a feature size in [1, 256] per side but got ", feature_h, "x", feature_w);
+    RAS_CHECK(std::isfinite(jitter_scale) && std::isfinite(jitter_prob) && jitter_scale >= 0 && jitter_prob >= 0 &&
+                  jitter_prob <= 1,
+              "RasConfig: jitter scale must be finite and >= 0 and prob in [0, 1] but got ", jitter_scale, " and ",
+              jitter_prob);
+    RAS_CHECK(!neighbor_mask || (neighbor_h > 0 && neighbor_w > 0 && neighbor_h <= 1024 && neighbor_w <= 1024),
+              "RasConfig: expected a neighbour size in [1, 1024] per side but got ", neighbor_h, "x", neighbor_w);
+    // A window that covers the whole grid for the central token leaves it nothing to attend to (NaN).
+    RAS_CHECK(!neighbor_mask || neighbor_h / 2 < feature_h / 2 || neighbor_w / 2 < feature_w / 2,
+              "RasConfig: a ", neighbor_h, "x", neighbor_w, " neighbour mask covers the whole ", feature_h, "x",
+              feature_w, " grid for the central token; expected at most ", 2 * (feature_h / 2) - 1, " per side");
   }
 };
 
@@ -79,32 +90,13 @@ inline std::map<std::string, std::string> to_metadata(const RasConfig& c) {
           {"ras.variant", to_string(c.variant)},  {"ras.block", to_string(c.block)}};
 }
 
-// Inverse of to_metadata; every field must be present and well formed.
-inline RasConfig config_from_metadata(const std::map<std::string, std::string>& m) {
-  auto get = [&](const std::string& k) -> const std::string& {
-    auto it = m.find(k);
-    RAS_CHECK(it != m.end(), "RAS checkpoint: metadata has no '", k, "'");
-    return it->second;
-  };
-  auto integer = [&](const std::string& k) {
-    const std::string& v = get(k);
-    try {
-      std::size_t used = 0;
-      long long x = std::stoll(v, &used);
-      RAS_CHECK(used == v.size(), "");
-      return static_cast<Index>(x);
-    } catch (...) {
-      ::ras::detail::throw_error("RAS checkpoint: metadata '", k, "' should be an integer but is '", v, "'");
-    }
-  };
-  auto real = [&](const std::string& k) {
-    const std::string& v = get(k);
-    try {
-      return std::stod(v);
-    } catch (...) {
-      ::ras::detail::throw_error("RAS checkpoint: metadata '", k, "' should be a number but is '", v, "'");
-    }
-  };
+// Inverse of to_metadata; every field must be present and well formed. `where` ("model '<path>'")
+// starts the error messages.
+inline RasConfig config_from_metadata(const std::map<std::string, std::string>& m,
+                                      const std::string& where = "RAS checkpoint") {
+  auto get = [&](const std::string& k) -> const std::string& { return io::meta_string(m, k, where); };
+  auto integer = [&](const std::string& k) { return static_cast<Index>(io::meta_int(m, k, 0, Index(1) << 40, where)); };
+  auto real = [&](const std::string& k) { return io::meta_real(m, k, 0, 1e9, where); };
   RasConfig c;
   c.channels = integer("ras.channels");
   c.hidden = integer("ras.hidden");
@@ -116,7 +108,7 @@ inline RasConfig config_from_metadata(const std::map<std::string, std::string>& 
   c.feature_w = integer("ras.feature_w");
   c.jitter_scale = real("ras.jitter_scale");
   c.jitter_prob = real("ras.jitter_prob");
-  c.neighbor_mask = integer("ras.neighbor_mask") != 0;
+  c.neighbor_mask = io::meta_int(m, "ras.neighbor_mask", 0, 1, where) != 0;
   c.neighbor_h = integer("ras.neighbor_h");
   c.neighbor_w = integer("ras.neighbor_w");
   c.variant = parse_variant(get("ras.variant"));

@@ -6,6 +6,7 @@
 // Loading validates the calibration metadata of `ras calibrate` (pipeline/calibration.hpp) when present.
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "ras/autograd/tape.hpp"
+#include "ras/io/metadata.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/model/ras_model.hpp"
@@ -55,13 +57,25 @@ class Detector {
     RAS_CHECK(std::filesystem::exists(file), "model not found: ", file.string());
     io::SafetensorsFile st(file);
     const auto& meta = st.metadata();
+    const std::string where = "model '" + file.string() + "'";
     std::string backbone = src.backbone;
     std::filesystem::path weights = src.weights;
     nn::RasConfig cfg;
     if (meta.count("ras.channels")) {
-      cfg = nn::config_from_metadata(meta);
-      if (backbone.empty()) backbone = meta.at("backbone.name");
-      if (weights.empty()) weights = meta.at("backbone.weights");
+      cfg = nn::config_from_metadata(meta, where);
+      if (backbone.empty()) backbone = io::meta_string(meta, "backbone.name", where);
+      if (weights.empty()) weights = io::meta_string(meta, "backbone.weights", where);
+      RAS_CHECK(!backbone.empty() && backbone.size() <= 256, where,
+                ": metadata field 'backbone.name': expected a backbone name but found '", backbone.substr(0, 64), "'");
+      // A lower bound of the parameter count the configuration implies (attention and feed-forward
+      // weights of every layer, input and output projections) must fit in the file: a forged
+      // configuration cannot make us allocate far more than the file holds.
+      const double h = double(cfg.hidden), layers = double(cfg.encoder_layers + cfg.decoder_layers);
+      const double implied = layers * (4 * h * h + 2 * h * double(cfg.ffn)) + 2 * double(cfg.channels) * h;
+      std::error_code ec;
+      const double bytes = double(std::filesystem::file_size(file, ec));
+      RAS_CHECK(implied <= bytes, where, ": the configuration in its metadata implies at least ", implied,
+                " parameters but the file has only ", bytes, " bytes");
     } else {
       RAS_CHECK(!backbone.empty(), "model ", file.string(),
                 " has no ras metadata (an official checkpoint?): pass --backbone to say which backbone it uses");
@@ -122,7 +136,11 @@ class Detector {
       const Index n = std::min(batch, N - n0);
       auto chunk = features.slice_rows(n0, n);
       auto rec = model_(chunk);
-      out.set_rows(n0, model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size).tensor());
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size);
+      const Index bad = kernels::count_non_finite<float>(up.numel(), up.data());
+      RAS_CHECK(bad == 0, "Detector: the anomaly maps of images ", n0, "..", n0 + n - 1, " of the batch hold ", bad,
+                " non-finite values; expected finite maps (non-finite features or weights?): refusing to score them");
+      out.set_rows(n0, up.tensor());
     }
     return out;
   }
@@ -132,7 +150,12 @@ class Detector {
     auto f = extractor_->features(image);
     auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
     ScoredImage r;
-    auto map224 = maps_from_features(feats);
+    Tensor<float, 4> map224;
+    try {
+      map224 = maps_from_features(feats);
+    } catch (const Error& e) {
+      throw Error("image '" + image.string() + "': " + e.what());
+    }
     r.score = model::image_scores(map224)[0];
     if (original_size) {
       auto img = io::load_image(image.string());

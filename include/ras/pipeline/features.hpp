@@ -5,6 +5,7 @@
 // given, stored as <cache>/<backbone>-<weights hash>/<image content hash>.npy.
 #pragma once
 
+#include <cmath>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -49,6 +50,7 @@ class FeatureExtractor {
   }
 
  private:
+  static bool all_finite(const Tensor<float, 3>& t) { return kernels::count_non_finite<float>(t.numel(), t.data()) == 0; }
   // Thread-safe: the memory cache and counters are guarded, the backbone runs in eval mode only.
   Tensor<float, 3> compute_uncached(const std::filesystem::path& image) {
     const std::string key = hex64(hash_file(image));
@@ -61,6 +63,7 @@ class FeatureExtractor {
     if (!file.empty() && std::filesystem::exists(file)) {
       try {
         f = io::load_npy<float, 3>(file);
+        RAS_CHECK(all_finite(f), "feature cache entry ", file.string(), " holds non-finite values");
         std::lock_guard<std::mutex> lock(mutex_);
         ++cache_hits_;
       } catch (const Error&) {
@@ -70,6 +73,8 @@ class FeatureExtractor {
     if (f.empty()) {
       auto neck = backbone_.neck(input(image));
       f = std::move(neck).template reshape<3>({neck.dim(1), neck.dim(2), neck.dim(3)});
+      RAS_CHECK(all_finite(f), "image '", image.string(), "': the backbone gives non-finite (NaN/Inf) features; "
+                "expected finite values (damaged backbone weights?)");
       if (!file.empty()) io::save_npy(file, f);
       std::lock_guard<std::mutex> lock(mutex_);
       ++computed_;

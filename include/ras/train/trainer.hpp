@@ -6,7 +6,9 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -16,6 +18,7 @@
 #include <vector>
 
 #include "ras/autograd/ops_reduce.hpp"
+#include "ras/io/metadata.hpp"
 #include "ras/io/safetensors.hpp"
 #include "ras/io/state_dict.hpp"
 #include "ras/nn/optim.hpp"
@@ -35,6 +38,9 @@ struct TrainOptions {
   int checkpoint_every_steps = 0;    // 0: only at epoch ends
   bool progress = true;
   long stop_after_steps = -1;        // for tests: return after this many steps of this run, as if killed
+  // When set and true at a step boundary (e.g. from a SIGINT handler), run() writes the checkpoint
+  // (when one is configured) and returns false; stop_requested() then says so.
+  const std::atomic<bool>* stop = nullptr;
 };
 
 struct EpochStats {
@@ -44,23 +50,82 @@ struct EpochStats {
 };
 
 namespace detail {
+inline Index numel_of(const std::vector<Index>& shape) {
+  Index n = 1;
+  for (Index e : shape) n *= e;
+  return n;
+}
 inline std::string rng_state_string(const Rng::State& s) {
   std::ostringstream o;
   o << s[0] << ' ' << s[1] << ' ' << s[2] << ' ' << s[3];
   return o.str();
 }
-inline Rng::State parse_rng_state(const std::string& text) {
-  std::istringstream in(text);
+// Exactly four unsigned decimal numbers separated by single spaces, not all zero.
+inline Rng::State parse_rng_state(const std::string& text, const std::string& where = "checkpoint",
+                                  const std::string& key = "train.rng") {
   Rng::State s{};
-  for (auto& v : s) RAS_CHECK(static_cast<bool>(in >> v), "checkpoint: malformed RNG state '", text, "'");
+  std::size_t pos = 0;
+  bool ok = text.size() <= 100;
+  for (std::size_t i = 0; ok && i < s.size(); ++i) {
+    const std::size_t end = i + 1 < s.size() ? text.find(' ', pos) : text.size();
+    ok = end != std::string::npos && io::parse_uint64(text.substr(pos, end - pos), s[i]);
+    pos = end + 1;
+  }
+  RAS_CHECK(ok && (s[0] | s[1] | s[2] | s[3]) != 0, where, ": metadata field '", key,
+            "': expected 4 unsigned integers (not all 0) separated by spaces but found '", text.substr(0, 100), "'");
   return s;
 }
-inline const std::string& meta(const std::map<std::string, std::string>& m, const std::string& key) {
-  auto it = m.find(key);
-  RAS_CHECK(it != m.end(), "checkpoint: metadata has no '", key, "'");
-  return it->second;
-}
 }  // namespace detail
+
+// The progress fields of a checkpoint's metadata ("format", "train.*"), validated: every field must
+// be present and well formed, the epoch within [0, epochs], the step within [0, steps_per_epoch),
+// the RNG states valid, the history complete. `where` starts the error messages.
+struct CheckpointProgress {
+  Index batch_size = 0;
+  int epoch = 0;
+  long step_in_epoch = 0;
+  Rng::State rng_epoch_start{}, rng{};
+  double loss_sum = 0;
+  std::vector<EpochStats> history;
+};
+
+inline CheckpointProgress read_checkpoint_progress(const io::Metadata& m, const std::string& where, int epochs,
+                                                   Index steps_per_epoch) {
+  const std::string& format = io::meta_string(m, "format", where);
+  RAS_CHECK(format == "ras-checkpoint", where, ": metadata field 'format': expected 'ras-checkpoint' but found '",
+            format.substr(0, 64), "'");
+  const Index batch = io::meta_int(m, "train.batch_size", 1, Index(1) << 40, where);
+  const int epoch = static_cast<int>(io::meta_int(m, "train.epoch", 0, epochs, where));
+  const long step = static_cast<long>(io::meta_int(m, "train.step_in_epoch", 0, steps_per_epoch - 1, where));
+  const auto rng_epoch_start = detail::parse_rng_state(io::meta_string(m, "train.rng_epoch_start", where), where,
+                                                       "train.rng_epoch_start");
+  const auto rng = detail::parse_rng_state(io::meta_string(m, "train.rng", where), where, "train.rng");
+  const double loss_sum = io::meta_real(m, "train.loss_sum", 0, 1e300, where);
+  std::vector<EpochStats> history;
+  {
+    const std::string& text = io::meta_string(m, "train.history", where);
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      const std::size_t end = text.find(';', pos);
+      const std::string item = text.substr(pos, end == std::string::npos ? std::string::npos : end - pos);
+      const std::size_t c1 = item.find(':'), c2 = c1 == std::string::npos ? c1 : item.find(':', c1 + 1);
+      EpochStats s;
+      std::int64_t e = 0;
+      bool ok = end != std::string::npos && c2 != std::string::npos && io::parse_int64(item.substr(0, c1), e) &&
+                e == static_cast<std::int64_t>(history.size()) + 1 &&
+                io::parse_finite_double(item.substr(c1 + 1, c2 - c1 - 1), s.mean_loss) &&
+                io::parse_finite_double(item.substr(c2 + 1), s.seconds);
+      RAS_CHECK(ok, where, ": metadata field 'train.history': expected 'epoch:loss:seconds;' entries numbered 1, 2, ... "
+                "but entry ", history.size() + 1, " is '", item.substr(0, 64), "'");
+      s.epoch = static_cast<int>(e);
+      history.push_back(s);
+      pos = end + 1;
+    }
+    RAS_CHECK(history.size() == static_cast<std::size_t>(epoch), where, ": metadata field 'train.history': expected ",
+              epoch, " entries (train.epoch) but found ", history.size());
+  }
+  return {batch, epoch, step, rng_epoch_start, rng, loss_sum, std::move(history)};
+}
 
 template <class S = float>
 class Trainer {
@@ -84,6 +149,8 @@ class Trainer {
   }
 
   int epoch() const { return epoch_; }
+  // True when the last run() returned because options.stop was set.
+  bool stop_requested() const { return stopped_; }
   long step_in_epoch() const { return step_in_epoch_; }
   Index steps_per_epoch() const { return (features_.dim(0) + opt_.batch_size - 1) / opt_.batch_size; }
   const std::vector<EpochStats>& history() const { return history_; }
@@ -113,6 +180,7 @@ class Trainer {
   // stop_after_steps (a simulated kill), true when all epochs are done.
   bool run() {
     long steps_this_run = 0;
+    stopped_ = false;
     const Index N = features_.dim(0);
     while (epoch_ < opt_.epochs) {
       // The epoch's order comes from the RNG state at the epoch start, so a resumed epoch is
@@ -132,6 +200,11 @@ class Trainer {
                       static_cast<long>(steps_per_epoch()), "step");
       while (step_in_epoch_ < steps_per_epoch()) {
         if (opt_.stop_after_steps >= 0 && steps_this_run >= opt_.stop_after_steps) return false;
+        if (opt_.stop && opt_.stop->load()) {
+          if (!opt_.checkpoint.empty()) save_checkpoint(opt_.checkpoint);
+          stopped_ = true;
+          return false;
+        }
         const Index begin = step_in_epoch_ * opt_.batch_size, end = std::min(N, begin + opt_.batch_size);
         std::vector<Index> idx(order.begin() + begin, order.begin() + end);
         const auto t0 = std::chrono::steady_clock::now();
@@ -189,16 +262,19 @@ class Trainer {
     w.write(path);
   }
 
-  // Restores everything save_checkpoint wrote. The model configuration must match.
+  // Restores everything save_checkpoint wrote. The model configuration must match. Every metadata
+  // field is validated (ranges included) and every loaded value must be finite: ras::Error names
+  // the file and the field otherwise.
   void load_checkpoint(const std::filesystem::path& path) {
     io::SafetensorsFile file(path);
+    const std::string where = "checkpoint '" + path.string() + "'";
     const auto& m = file.metadata();
-    const nn::RasConfig saved = nn::config_from_metadata(m);
+    const CheckpointProgress progress = read_checkpoint_progress(m, where, opt_.epochs, steps_per_epoch());
+    const nn::RasConfig saved = nn::config_from_metadata(m, where);
     RAS_CHECK(nn::to_metadata(saved) == nn::to_metadata(model_.config()),
               "resume: the checkpoint ", path.string(), " was trained with another model configuration");
-    RAS_CHECK(std::stoll(detail::meta(m, "train.batch_size")) == opt_.batch_size,
-              "resume: checkpoint batch size ", detail::meta(m, "train.batch_size"), " but this run uses ",
-              opt_.batch_size);
+    RAS_CHECK(progress.batch_size == opt_.batch_size, "resume: checkpoint batch size ", progress.batch_size,
+              " but this run uses ", opt_.batch_size);
     io::LoadOptions lo;
     lo.strict = true;
     lo.prefix = std::string(prefix) + ".";
@@ -207,19 +283,22 @@ class Trainer {
       const std::string name = "optim." + b.name;
       RAS_CHECK(file.has(name), "resume: checkpoint ", path.string(), " has no optimiser state '", name, "'");
       file.get_into(name, b.dtype, b.data, b.shape);
+      if (b.dtype == DType::I64) {
+        const auto* v = static_cast<const std::int64_t*>(b.data);
+        for (Index i = 0; i < detail::numel_of(b.shape); ++i)
+          RAS_CHECK(v[i] >= 0 && v[i] <= (std::int64_t(1) << 40), where, ": optimiser state '", name,
+                    "': expected a step count in [0, 2^40] but found ", v[i]);
+      } else {
+        const Index bad = kernels::count_non_finite<S>(detail::numel_of(b.shape), static_cast<const S*>(b.data));
+        RAS_CHECK(bad == 0, where, ": optimiser state '", name, "' holds ", bad, " non-finite values");
+      }
     }
-    epoch_ = std::stoi(detail::meta(m, "train.epoch"));
-    step_in_epoch_ = std::stol(detail::meta(m, "train.step_in_epoch"));
-    epoch_start_rng_ = detail::parse_rng_state(detail::meta(m, "train.rng_epoch_start"));
-    rng_.set_state(detail::parse_rng_state(detail::meta(m, "train.rng")));
-    epoch_loss_sum_ = std::stod(detail::meta(m, "train.loss_sum"));
-    history_.clear();
-    std::istringstream hist(detail::meta(m, "train.history"));
-    std::string item;
-    while (std::getline(hist, item, ';')) {
-      EpochStats s;
-      if (std::sscanf(item.c_str(), "%d:%lf:%lf", &s.epoch, &s.mean_loss, &s.seconds) == 3) history_.push_back(s);
-    }
+    epoch_ = progress.epoch;
+    step_in_epoch_ = progress.step_in_epoch;
+    epoch_start_rng_ = progress.rng_epoch_start;
+    rng_.set_state(progress.rng);
+    epoch_loss_sum_ = progress.loss_sum;
+    history_ = progress.history;
   }
 
  private:
@@ -232,6 +311,7 @@ class Trainer {
   Rng::State epoch_start_rng_;
   int epoch_ = 0;
   long step_in_epoch_ = 0;
+  bool stopped_ = false;
   double epoch_loss_sum_ = 0, epoch_seconds_ = 0;
   std::vector<EpochStats> history_;
 };

@@ -143,4 +143,12 @@ inline void run_kernel(Tag, op::L2NormBackwardAcc, Index outer, Index len, Index
   }
 }
 
+template <class S>
+inline Index run_kernel(Tag, op::CountNonFinite, Index n, const S* x) {
+  Index bad = 0;
+#pragma omp parallel for simd schedule(static) reduction(+ : bad) if (parallel: n >= parallel_grain)
+  for (Index i = 0; i < n; ++i) bad += (x[i] - x[i] != S(0)) ? 1 : 0;  // NaN and inf give NaN
+  return bad;
+}
+
 }  // namespace ras::kernels::cpu

@@ -119,4 +119,12 @@ inline void run_kernel(Tag, op::L2NormBackwardAcc, Index outer, Index len, Index
       }
 }
 
+template <class S>
+inline Index run_kernel(Tag, op::CountNonFinite, Index n, const S* x) {
+  Index bad = 0;
+  for (Index i = 0; i < n; ++i)
+    if (!std::isfinite(x[i])) ++bad;
+  return bad;
+}
+
 }  // namespace ras::kernels::reference
