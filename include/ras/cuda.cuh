@@ -1,4 +1,5 @@
-// ras/cuda.cuh — the Cuda device in one include (RAS_WITH_CUDA builds, nvcc with --extended-lambda
+// ras/cuda.cuh — the Cuda device in one include (RAS_WITH_CUDA builds, nvcc with --extended-lambda,
+// --expt-relaxed-constexpr (std::numeric_limits in kernels)
 // and -std=c++20; define EIGEN_NO_CUDA so Eigen, used by the Cpu kernels, stays host-only).
 // Include it in a .cu translation unit next to the ras headers you use; then every tensor, layer,
 // model and optimiser instantiates with D = ras::Cuda:

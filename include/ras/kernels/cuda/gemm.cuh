@@ -34,7 +34,7 @@ inline const char* cublas_status_string(cublasStatus_t s) {
 }
 
 inline void check_cublas(cublasStatus_t s, const char* what) {
-  if (s != CUBLAS_STATUS_SUCCESS) detail::throw_error("cuBLAS error in ", what, ": ", cublas_status_string(s));
+  if (s != CUBLAS_STATUS_SUCCESS) ::ras::detail::throw_error("cuBLAS error in ", what, ": ", cublas_status_string(s));
 }
 
 // The cuBLAS handle of the current device, on the library stream (created once, never destroyed).
