@@ -4,6 +4,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "device.hpp"
 #include "report.hpp"
 
 namespace ras_cli {
@@ -33,9 +34,11 @@ int cmd_score(int argc, char** argv) {
   opts.push_back({"raw-maps", "write the float anomaly maps (.npy) into this folder"});
   opts.push_back({"original-size", "maps at each image's own size instead of 224x224", true});
   opts.push_back(threads_option());
+  opts.push_back(device_option());
   Args a("score", "--model RUN [--threshold T] [--maps DIR] [--raw-maps DIR] IMAGE...", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
+  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("score");
   apply_threads(a);
   const auto images = expand_images(a.positional());
   auto det = load_detector(a);
@@ -80,9 +83,11 @@ int cmd_eval(int argc, char** argv) {
   opts.push_back({"heatmaps", "write heatmap overlays into this folder"});
   opts.push_back({"heatmaps-per-class", "overlays per class", false, false, "8"});
   opts.push_back(threads_option());
+  opts.push_back(device_option());
   Args a("eval", "--model RUN --data DIR [--data DIR...] [--json FILE]", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
+  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("eval");
   apply_threads(a);
   auto det = load_detector(a);
   ras::data::DatasetOptions dopt;
