@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "device.hpp"
 #include "ras/io/npy.hpp"
 #include "imagenet_classes.hpp"
 #include "ras/pipeline/features.hpp"
@@ -56,9 +57,10 @@ int cmd_features(int argc, char** argv) {
           {"weights", "weights file (safetensors)"},
           {"out", "output .npy of shape (N, C, 14, 14), float32"},
           {"taps", "also write level1..level4 (N, C_l, H_l, W_l) as .npy into this folder"},
-          threads_option()});
+          threads_option(), device_option()});
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
+  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("features");
   apply_threads(a);
   const auto images = expand_images(a.positional());
   const std::string name = a.get("backbone"), out = a.required("out");

@@ -6,6 +6,7 @@
 #include "commands.hpp"
 #include "common.hpp"
 #include "html_report.hpp"
+#include "device.hpp"
 #include "report.hpp"
 #include "ras/pipeline/calibration.hpp"
 
@@ -38,9 +39,11 @@ int cmd_score(int argc, char** argv) {
   opts.push_back({"raw-maps", "write the float anomaly maps (.npy) into this folder"});
   opts.push_back({"original-size", "maps at each image's own size instead of 224x224", true});
   opts.push_back(threads_option());
+  opts.push_back(device_option());
   Args a("score", "--model RUN [--threshold T] [--maps DIR] [--raw-maps DIR] IMAGE...", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
+  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("score");
   apply_threads(a);
   const auto images = expand_images(a.positional());
   const std::string scale = a.get("scale");
@@ -104,9 +107,11 @@ int cmd_eval(int argc, char** argv) {
   opts.push_back({"heatmap-scale", "report colour scale: class (0 .. the class's 99.9th percentile) or calibrated "
                                    "(the pixel range stored by ras calibrate)", false, false, "class"});
   opts.push_back(threads_option());
+  opts.push_back(device_option());
   Args a("eval", "--model RUN --data DIR [--data DIR...] [--json FILE]", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
+  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("eval");
   apply_threads(a);
   auto det = load_detector(a);
   ras::data::DatasetOptions dopt;

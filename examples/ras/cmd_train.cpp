@@ -14,9 +14,13 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "device.hpp"
 #include "html_report.hpp"
 #include "report.hpp"
 #include "ras/train/trainer.hpp"
+#if defined(RAS_WITH_CUDA) && defined(__CUDACC__)
+#include "ras/cuda.cuh"  // the Cuda kernels: this file is compiled by nvcc in a RAS_WITH_CUDA build
+#endif
 
 namespace ras_cli {
 
@@ -87,11 +91,12 @@ int cmd_train(int argc, char** argv) {
           {"cache", "feature cache folder (default: RUN/feature-cache)"},
           {"heatmaps", "heatmap overlays written per class after training", false, false, "8"},
           {"report-heatmaps", "heatmap overlays per class in RUN/report.html", false, false, "8"},
-          threads_option()});
+          threads_option(), device_option()});
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
   RAS_CHECK(a.positional().empty(), "ras train: unexpected argument '", a.positional().empty() ? "" : a.positional()[0],
             "'");
+  const DeviceChoice device = select_device(a);
   apply_threads(a);
   const auto t_start = std::chrono::steady_clock::now();
   const std::filesystem::path run = a.required("out");
@@ -166,48 +171,76 @@ int cmd_train(int argc, char** argv) {
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
               det.extractor().computed(), det.extractor().cache_hits());
 
-  topt.stop = &g_stop;
-  ras::train::Trainer<float> trainer(det.model(), features, topt);
-  if (a.has("resume")) {
-    trainer.load_checkpoint(checkpoint);
-    std::printf("resuming at epoch %d, step %ld of %lld\n", trainer.epoch() + 1, trainer.step_in_epoch(),
-                static_cast<long long>(trainer.steps_per_epoch()));
-  }
-  std::printf("RAS %s/%s: %lld trainable parameters, C_org %lld, %d epochs x %lld steps (batch %lld)\n",
-              ras::nn::to_string(cfg.variant), ras::nn::to_string(cfg.block),
-              static_cast<long long>(ras::nn::count_parameters(det.model(), true)), static_cast<long long>(cfg.channels),
-              topt.epochs, static_cast<long long>(trainer.steps_per_epoch()), static_cast<long long>(topt.batch_size));
-  std::fflush(stdout);
-
   std::map<std::string, std::string> info = {{"backbone", backbone}, {"classes", class_list},
                                              {"epochs", std::to_string(topt.epochs)}};
   std::map<int, std::pair<double, double>> evals;
   double best = -1;
   int best_epoch = 0;
-  trainer.on_epoch_end = [&](const ras::train::EpochStats& s) {
-    if (eval_every > 0 && s.epoch % eval_every == 0 && s.epoch < topt.epochs) {
-      auto out = evaluate_and_report(det, sets, "epoch " + std::to_string(s.epoch) +
-                                                    ": periodic test-set evaluation (monitoring)", {}, {}, {}, 0, info);
-      const auto mean = ras::pipeline::mean_metrics(out.metrics);
-      evals[s.epoch] = {mean.image_auroc, mean.pixel_auroc};
-      const double key = (mean.image_auroc + mean.pixel_auroc) / 2;
-      if (select == "best-on-test" && key > best) {
-        best = key, best_epoch = s.epoch;
-        det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
-      }
-    }
-    write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
+  // Training runs on `model`: the detector's own (cpu) or a copy on the GPU (cuda), whose weights
+  // sync() brings back into the detector for evaluation and saving. Features stay on the host.
+  struct TrainEnd {
+    int epoch;
+    long step_in_epoch;
+    long long steps_per_epoch;
+    bool stopped;
   };
-  trainer.run();
-  if (trainer.stop_requested()) {
+  auto train_on = [&]<class D>(ras::nn::RasReconstruction<float, D>& model, auto sync) -> TrainEnd {
+    ras::train::Trainer<float, D> trainer(model, features, topt);
+    if (a.has("resume")) {
+      trainer.load_checkpoint(checkpoint);
+      std::printf("resuming at epoch %d, step %ld of %lld\n", trainer.epoch() + 1, trainer.step_in_epoch(),
+                  static_cast<long long>(trainer.steps_per_epoch()));
+    }
+    std::printf("RAS %s/%s: %lld trainable parameters, C_org %lld, %d epochs x %lld steps (batch %lld)\n",
+                ras::nn::to_string(cfg.variant), ras::nn::to_string(cfg.block),
+                static_cast<long long>(ras::nn::count_parameters(det.model(), true)), static_cast<long long>(cfg.channels),
+                topt.epochs, static_cast<long long>(trainer.steps_per_epoch()), static_cast<long long>(topt.batch_size));
+    std::fflush(stdout);
+
+    trainer.on_epoch_end = [&](const ras::train::EpochStats& s) {
+      if (eval_every > 0 && s.epoch % eval_every == 0 && s.epoch < topt.epochs) {
+        sync();
+        auto out = evaluate_and_report(det, sets, "epoch " + std::to_string(s.epoch) +
+                                                      ": periodic test-set evaluation (monitoring)", {}, {}, {}, 0, info);
+        const auto mean = ras::pipeline::mean_metrics(out.metrics);
+        evals[s.epoch] = {mean.image_auroc, mean.pixel_auroc};
+        const double key = (mean.image_auroc + mean.pixel_auroc) / 2;
+        if (select == "best-on-test" && key > best) {
+          best = key, best_epoch = s.epoch;
+          det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
+        }
+      }
+      write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
+    };
+    trainer.run();
+    sync();
+    return {trainer.epoch(), trainer.step_in_epoch(), static_cast<long long>(trainer.steps_per_epoch()),
+            trainer.stop_requested()};
+  };
+  topt.stop = &g_stop;
+  TrainEnd end{};
+  if (device == DeviceChoice::cpu) {
+    end = train_on(det.model(), [] {});
+  } else {
+#if defined(RAS_WITH_CUDA) && defined(__CUDACC__)
+    std::printf("training on %s\n", ras::cuda_device_name().c_str());
+    ras::nn::RasReconstruction<float, ras::Cuda> gpu_model(cfg, static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX)));
+    ras::nn::copy_module_state<float, ras::Cpu, ras::Cuda>(det.model(), gpu_model);
+    end = train_on(gpu_model, [&] { ras::nn::copy_module_state<float, ras::Cuda, ras::Cpu>(gpu_model, det.model()); });
+#else
+    ::ras::detail::throw_error("ras train: this ras was built without the CUDA trainer (cmd_train.cpp must be "
+                               "compiled by nvcc in a RAS_WITH_CUDA build)");
+#endif
+  }
+  if (end.stopped) {
     std::fflush(stdout);
     std::fprintf(stderr, "ras train: stopped by %s at epoch %d, step %ld of %lld; checkpoint written to %s; "
-                 "continue with the same options and --resume\n", stop_signal_name(), trainer.epoch() + 1,
-                 trainer.step_in_epoch(), static_cast<long long>(trainer.steps_per_epoch()), checkpoint.string().c_str());
+                 "continue with the same options and --resume\n", stop_signal_name(), end.epoch + 1,
+                 end.step_in_epoch, end.steps_per_epoch, checkpoint.string().c_str());
     return 1;
   }
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(trainer.epoch())},
+  det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(end.epoch)},
                                        {"selection", "last epoch"}});
   if (g_stop.load()) {
     std::fprintf(stderr, "ras train: stopped by %s after training: %s written, the evaluation was skipped "
@@ -217,12 +250,12 @@ int cmd_train(int argc, char** argv) {
   }
 
   // Final evaluation of the selected weights.
-  std::string protocol = "last epoch (" + std::to_string(trainer.epoch()) + ")";
+  std::string protocol = "last epoch (" + std::to_string(end.epoch) + ")";
   if (select == "best-on-test") {
     auto final_eval = evaluate_and_report(det, sets, "last epoch", {}, {}, {}, 0, info);
     const auto mean = ras::pipeline::mean_metrics(final_eval.metrics);
     if ((mean.image_auroc + mean.pixel_auroc) / 2 > best) {
-      best_epoch = trainer.epoch();
+      best_epoch = end.epoch;
       det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
     }
     det = ras::pipeline::Detector::load({run / "model_best_on_test.safetensors", "", "", cache});

@@ -167,11 +167,27 @@ struct Reference : HostMemory {
   static constexpr const char* name = "reference";
 };
 
-// The GPU. Its memory functions and kernels (kernels/cuda/) exist only in a RAS_WITH_CUDA build
-// (include/ras/device_cuda.hpp); without them using it fails to compile with a clear message.
+// The GPU. Its memory functions (defined in include/ras/device_cuda.hpp) and kernels
+// (kernels/cuda/, included by ras/cuda.cuh) exist only in a RAS_WITH_CUDA build; without them using
+// it fails to compile with "no kernel backend for this device in this build".
 struct Cuda {
   static constexpr const char* name = "cuda";
   static constexpr bool host_accessible = false;
+#if defined(RAS_WITH_CUDA)
+  static constexpr std::size_t alignment = 256;
+  // Device memory of the current CUDA device (a caching allocator: freed blocks are reused by later
+  // allocations, which run on the same stream, so reuse is stream-ordered). Throws ras::Error.
+  static void* allocate(std::size_t bytes);
+  static void deallocate(void* p) noexcept;
+  static void release_cached_memory() noexcept;
+  // Device-to-device (asynchronous on the library's stream); host-to-device and device-to-host
+  // (complete when they return).
+  static void copy(void* dst, const void* src, std::size_t bytes);
+  static void copy_from_host(void* dst, const void* src, std::size_t bytes);
+  static void copy_to_host(void* dst, const void* src, std::size_t bytes);
+  // Waits for every kernel and copy queued on the library's stream.
+  static void synchronize();
+#endif
 };
 
 // True for devices whose memory the host may read and write directly (element access, file I/O).
@@ -179,3 +195,7 @@ template <class D>
 inline constexpr bool is_host_device = D::host_accessible;
 
 }  // namespace ras
+
+#if defined(RAS_WITH_CUDA)
+#include "ras/device_cuda.hpp"
+#endif

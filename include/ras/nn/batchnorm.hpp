@@ -59,7 +59,10 @@ class BatchNorm2d {
     auto y = autograd::batch_norm(x, affine ? &weight : nullptr, affine ? &bias : nullptr, running_mean,
                                   running_var, training_, static_cast<S>(options.momentum),
                                   static_cast<S>(options.eps));
-    if (training_) ++*num_batches_tracked.data();
+    if (training_) {
+      if constexpr (is_host_device<D>) ++*num_batches_tracked.data();
+      else num_batches_tracked.fill(num_batches_tracked.item() + 1);  // device memory: no host access
+    }
     return y;
   }
   autograd::Var<S, 4, D> operator()(const autograd::Var<S, 4, D>& x) { return forward(x); }

@@ -21,6 +21,7 @@
 #include "ras/io/metadata.hpp"
 #include "ras/io/safetensors.hpp"
 #include "ras/io/state_dict.hpp"
+#include "ras/nn/transfer.hpp"
 #include "ras/nn/optim.hpp"
 #include "ras/model/ras_model.hpp"
 #include "ras/train/progress.hpp"
@@ -127,10 +128,12 @@ inline CheckpointProgress read_checkpoint_progress(const io::Metadata& m, const 
   return {batch, epoch, step, rng_epoch_start, rng, loss_sum, std::move(history)};
 }
 
-template <class S = float>
+// D: the device the model trains on. The features stay on the host; each batch is gathered there
+// and copied to D. Checkpoints go through a host copy of the model and optimiser state.
+template <class S = float, class D = Cpu>
 class Trainer {
  public:
-  using Model = nn::RasReconstruction<S>;
+  using Model = nn::RasReconstruction<S, D>;
   static constexpr const char* prefix = "reconstruction";
 
   // features: (N, C_org, h, w), the cached (clean) backbone features of every training image.
@@ -160,17 +163,20 @@ class Trainer {
   // One optimisation step on the samples `idx`; returns the loss.
   double train_step(const std::vector<Index>& idx) {
     const Index B = static_cast<Index>(idx.size()), C = features_.dim(1), h = features_.dim(2), w = features_.dim(3);
-    auto batch = Tensor<S, 4>::uninitialized({B, C, h, w});
+    auto host_batch = Tensor<S, 4>::uninitialized({B, C, h, w});
     const auto index = Tensor<Index, 1>::from({B}, idx);
-    kernels::gather_rows<S, Cpu>(B, C * h * w, index.data(), features_.data(), batch.data());
+    kernels::gather_rows<S, Cpu>(B, C * h * w, index.data(), features_.data(), host_batch.data());
+    Tensor<S, 4, D> batch;
+    if constexpr (std::is_same_v<D, Cpu>) batch = std::move(host_batch);
+    else batch = host_batch.template to<D>();
     model_.set_training(true);
     rng_.clear_cache();
     auto rec = model_(batch, &rng_);
-    autograd::Var<S, 4> target(std::move(batch));
+    autograd::Var<S, 4, D> target(std::move(batch));
     auto loss = autograd::mse_loss(rec, target);
     const double value = static_cast<double>(loss.value().item());
     autograd::backward(loss);
-    if (opt_.clip_norm > 0) optim::clip_grad_norm(params_, opt_.clip_norm);
+    if (opt_.clip_norm > 0) optim::clip_grad_norm<S, D>(params_, opt_.clip_norm);
     adamw_.step();
     nn::zero_grad(model_);
     return value;
@@ -240,11 +246,24 @@ class Trainer {
   // Parameters ("reconstruction.*"), AdamW state ("optim.*"), configuration and progress.
   void save_checkpoint(const std::filesystem::path& path) {
     io::SafetensorsWriter w;
-    io::add_state_dict(w, model_, std::string(prefix) + ".");
+    if constexpr (is_host_device<D>) {
+      io::add_state_dict(w, model_, std::string(prefix) + ".");
+    } else {
+      nn::RasReconstruction<S, Cpu> host(model_.config(), 0);
+      nn::copy_module_state<S, D, Cpu>(model_, host);
+      io::add_state_dict(w, host, std::string(prefix) + ".");
+    }
     for (const auto& b : adamw_.state_buffers()) {
       const std::string name = "optim." + b.name;
-      if (b.dtype == DType::I64) w.add(name, static_cast<const std::int64_t*>(b.data), b.shape);
-      else w.add(name, static_cast<const S*>(b.data), b.shape);
+      if (b.dtype == DType::I64) {  // step counters live on the host
+        w.add(name, static_cast<const std::int64_t*>(b.data), b.shape);
+      } else if constexpr (is_host_device<D>) {
+        w.add(name, static_cast<const S*>(b.data), b.shape);
+      } else {
+        std::vector<S> host(static_cast<std::size_t>(detail::numel_of(b.shape)));
+        D::copy_to_host(host.data(), b.data, host.size() * sizeof(S));
+        w.add(name, host.data(), b.shape);
+      }
     }
     for (const auto& [k, v] : nn::to_metadata(model_.config())) w.set_metadata(k, v);
     w.set_metadata("format", "ras-checkpoint");
@@ -278,18 +297,30 @@ class Trainer {
     io::LoadOptions lo;
     lo.strict = true;
     lo.prefix = std::string(prefix) + ".";
-    io::load_state_dict(model_, file, lo);
+    if constexpr (is_host_device<D>) {
+      io::load_state_dict(model_, file, lo);
+    } else {
+      nn::RasReconstruction<S, Cpu> host(model_.config(), 0);
+      io::load_state_dict(host, file, lo);
+      nn::copy_module_state<S, Cpu, D>(host, model_);
+    }
     for (const auto& b : adamw_.state_buffers()) {
       const std::string name = "optim." + b.name;
       RAS_CHECK(file.has(name), "resume: checkpoint ", path.string(), " has no optimiser state '", name, "'");
-      file.get_into(name, b.dtype, b.data, b.shape);
+      if (is_host_device<D> || b.dtype == DType::I64) {
+        file.get_into(name, b.dtype, b.data, b.shape);
+      } else {
+        std::vector<unsigned char> host(static_cast<std::size_t>(detail::numel_of(b.shape)) * dtype_size(b.dtype));
+        file.get_into(name, b.dtype, host.data(), b.shape);
+        D::copy_from_host(b.data, host.data(), host.size());
+      }
       if (b.dtype == DType::I64) {
         const auto* v = static_cast<const std::int64_t*>(b.data);
         for (Index i = 0; i < detail::numel_of(b.shape); ++i)
           RAS_CHECK(v[i] >= 0 && v[i] <= (std::int64_t(1) << 40), where, ": optimiser state '", name,
                     "': expected a step count in [0, 2^40] but found ", v[i]);
       } else {
-        const Index bad = kernels::count_non_finite<S>(detail::numel_of(b.shape), static_cast<const S*>(b.data));
+        const Index bad = kernels::count_non_finite<S, D>(detail::numel_of(b.shape), static_cast<const S*>(b.data));
         RAS_CHECK(bad == 0, where, ": optimiser state '", name, "' holds ", bad, " non-finite values");
       }
     }
@@ -305,8 +336,9 @@ class Trainer {
   Model& model_;
   const Tensor<S, 4>& features_;
   TrainOptions opt_;
+
   std::vector<nn::ParamRef<S>> params_;
-  optim::AdamW<S> adamw_;
+  optim::AdamW<S, D> adamw_;
   Rng rng_;
   Rng::State epoch_start_rng_;
   int epoch_ = 0;
