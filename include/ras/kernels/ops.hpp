@@ -51,6 +51,8 @@ RAS_KERNEL(SoftmaxBackwardAcc, "softmax_backward_acc")
 RAS_KERNEL(L2NormForward, "l2_norm_forward")
 RAS_KERNEL(L2NormBackwardAcc, "l2_norm_backward_acc")
 // gemm
+RAS_KERNEL(AttentionForward, "attention_forward")
+RAS_KERNEL(AttentionBackwardAcc, "attention_backward_acc")
 RAS_KERNEL(Gemm, "gemm")
 RAS_KERNEL(GemmBatched, "gemm_batched")
 // conv2d
@@ -139,6 +141,8 @@ using AllKernels = KernelList<
     op::SoftmaxBackwardAcc,
     op::L2NormForward,
     op::L2NormBackwardAcc,
+    op::AttentionForward,
+    op::AttentionBackwardAcc,
     op::Gemm,
     op::GemmBatched,
     op::Conv2dForward,
