@@ -1,7 +1,8 @@
 // ras/kernels/cpu/attention.hpp — the Cpu backend of kernels/attention.hpp. Parallel over (batch,
 // head) pairs; per pair, blocks of 64 queries: the block's score rows (64 x Lk) are computed with
-// kernels::gemm into a per-thread scratch, soft-maxed in place (vectorised exp) and multiplied by V
-// straight into the merged output. The backward recomputes each block's probabilities from lse.
+// the Cpu GEMM (kernels::detail::gemm_cpu: no argument checks, safe inside OpenMP regions) into a
+// per-thread scratch, soft-maxed in place (vectorised exp) and multiplied by V straight into the
+// merged output. The backward recomputes each block's probabilities from lse.
 #pragma once
 
 #include <algorithm>
@@ -65,7 +66,7 @@ inline void run_kernel(Tag, op::AttentionForward, const AttentionDims& a, S scal
       for (Index i0 = 0; i0 < Lq; i0 += query_block) {
         const Index m = std::min(query_block, Lq - i0);
         S* P = scratch.data;
-        gemm<S, Cpu>(false, true, m, Lk, d, scale, qh + i0 * E, E, kh, E, S(0), P, Lk);
+        ras::kernels::detail::gemm_cpu<S>(false, true, m, Lk, d, scale, qh + i0 * E, E, kh, E, S(0), P, Lk);
         for (Index r = 0; r < m; ++r) {
           S* row = P + r * Lk;
           const S* mr = mask ? mask + (i0 + r) * Lk : nullptr;
@@ -87,7 +88,7 @@ inline void run_kernel(Tag, op::AttentionForward, const AttentionDims& a, S scal
           for (Index j = 0; j < Lk; ++j) row[j] *= inv;
           lse_h[i0 + r] = mx + std::log(total);
         }
-        gemm<S, Cpu>(false, false, m, d, Lk, S(1), P, Lk, vh, E, S(0), oh + i0 * E, E);
+        ras::kernels::detail::gemm_cpu<S>(false, false, m, d, Lk, S(1), P, Lk, vh, E, S(0), oh + i0 * E, E);
       }
     }
   }
@@ -110,7 +111,7 @@ inline void run_kernel(Tag, op::AttentionBackwardAcc, const AttentionDims& a, S 
       for (Index i0 = 0; i0 < Lq; i0 += query_block) {
         const Index m = std::min(query_block, Lq - i0), qi = q_off + i0 * E;
         // P = exp(scale Q K^T + mask - lse): the forward's probabilities, recomputed
-        gemm<S, Cpu>(false, true, m, Lk, d, scale, q + qi, E, k + k_off, E, S(0), P, Lk);
+        ras::kernels::detail::gemm_cpu<S>(false, true, m, Lk, d, scale, q + qi, E, k + k_off, E, S(0), P, Lk);
         for (Index r = 0; r < m; ++r) {
           S* row = P + r * Lk;
           const S* mr = mask ? mask + (i0 + r) * Lk : nullptr;
@@ -121,10 +122,10 @@ inline void run_kernel(Tag, op::AttentionBackwardAcc, const AttentionDims& a, S 
           exp_row(Lk, row, lse_h[i0 + r], mr);
         }
         // dV += P^T dO
-        if (dv) gemm<S, Cpu>(true, false, Lk, d, m, S(1), P, Lk, d_o + qi, E, S(1), dv + k_off, E);
+        if (dv) ras::kernels::detail::gemm_cpu<S>(true, false, Lk, d, m, S(1), P, Lk, d_o + qi, E, S(1), dv + k_off, E);
         if (!dq && !dk) continue;
         // dS = P * (dO V^T - rowsum(dO * O))
-        gemm<S, Cpu>(false, true, m, Lk, d, S(1), d_o + qi, E, v + k_off, E, S(0), dP, Lk);
+        ras::kernels::detail::gemm_cpu<S>(false, true, m, Lk, d, S(1), d_o + qi, E, v + k_off, E, S(0), dP, Lk);
         for (Index r = 0; r < m; ++r) {
           const S* dor = d_o + qi + r * E;
           const S* orow = o + qi + r * E;
@@ -137,8 +138,8 @@ inline void run_kernel(Tag, op::AttentionBackwardAcc, const AttentionDims& a, S 
           for (Index j = 0; j < Lk; ++j) ds[j] = pr[j] * (ds[j] - dot);
         }
         // dQ += scale dS K;  dK += scale dS^T Q
-        if (dq) gemm<S, Cpu>(false, false, m, d, Lk, scale, dP, Lk, k + k_off, E, S(1), dq + qi, E);
-        if (dk) gemm<S, Cpu>(true, false, Lk, d, m, scale, dP, Lk, q + qi, E, S(1), dk + k_off, E);
+        if (dq) ras::kernels::detail::gemm_cpu<S>(false, false, m, d, Lk, scale, dP, Lk, k + k_off, E, S(1), dq + qi, E);
+        if (dk) ras::kernels::detail::gemm_cpu<S>(true, false, Lk, d, m, scale, dP, Lk, q + qi, E, S(1), dk + k_off, E);
       }
     }
   }
