@@ -8,10 +8,12 @@ nn.MultiheadAttention, as the official models/reconstructions/ras.py) on cached 
          align_corners=True as nn.UpsamplingBilinear2d)
   /usr/bin/python3 benchmarks/torch_ras.py --task train|infer [--channels 272] [--batch 64] [--threads 1]
                                            [--iters 1] [--warmup 1] [--sections]
-Output lines match bench_ras: "RESULT impl=torch ... seconds=S" and "SECTION ... name=N seconds=S".
+Output lines match bench_ras: "RESULT impl=torch ... seconds=S", "SECTION ... name=N seconds=S" and, at the end,
+"MAXRSS impl=torch ... mb=M" (peak resident set size, getrusage ru_maxrss).
 """
 import argparse
 import os
+import resource
 import sys
 import time
 
@@ -88,6 +90,8 @@ def main():
                 section("map", t_map)
                 print(f"RESULT {tag} seconds={total:.6f} images_per_s={a.batch / total:.3f} "
                       f"check={up[0, 0, 112, 112].item():.4f}", flush=True)
+
+    print(f"MAXRSS {tag} mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", flush=True)
 
 
 if __name__ == "__main__":

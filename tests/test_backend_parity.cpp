@@ -34,6 +34,7 @@
 #include <string_view>
 #include <vector>
 
+#include "ras/autograd/ops_attention.hpp"
 #include "ras/autograd/ops_conv.hpp"
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_linalg.hpp"
@@ -42,6 +43,7 @@
 #include "ras/autograd/ops_reduce.hpp"
 #include "ras/autograd/ops_shape.hpp"
 #include "ras/device.hpp"
+#include "ras/kernels/attention.hpp"
 #include "ras/kernels/backend.hpp"
 #include "ras/kernels/conv2d.hpp"
 #include "ras/kernels/depthwise.hpp"
@@ -952,6 +954,50 @@ void optim_model_cases(Ctx& ctx) {
 }
 
 // Runs every kernel case on D against Reference; returns the kernels that had a case.
+// Fused attention: the encoder's self-attention (196 tokens, 8 heads x 32, the 7x7 neighbour mask), the
+// same unmasked, a cross-attention with Lq != Lk, odd sizes and one query. The backward ADDS into
+// pre-filled dq, dk, dv.
+template <class D>
+void attention_cases(Ctx& ctx) {
+  std::uint64_t seed = 900;
+  struct Ac {
+    Index B, H, Lq, Lk, d;
+    bool mask;
+  };
+  for (const Ac c : {Ac{2, 8, 196, 196, 32, true}, Ac{1, 8, 196, 196, 32, false}, Ac{2, 3, 5, 7, 4, false},
+                     Ac{1, 1, 1, 1, 1, false}}) {
+    const std::string lbl = "(B, H, Lq, Lk, d)=" + str({c.B, c.H, c.Lq, c.Lk, c.d}) + (c.mask ? " + 7x7 mask" : "");
+    const Index E = c.H * c.d;
+    const k::AttentionDims dims{c.B, c.H, c.Lq, c.Lk, c.d};
+    const float scale = float(1.0 / std::sqrt(double(c.d)));
+    const auto q = rnd<1>({c.B * c.Lq * E}, ++seed, -1, 1), kk = rnd<1>({c.B * c.Lk * E}, ++seed, -1, 1),
+               v = rnd<1>({c.B * c.Lk * E}, ++seed, -1, 1), d_o = rnd<1>({c.B * c.Lq * E}, ++seed, -1, 1),
+               pre_q = rnd<1>({c.B * c.Lq * E}, ++seed), pre_k = rnd<1>({c.B * c.Lk * E}, ++seed),
+               pre_v = rnd<1>({c.B * c.Lk * E}, ++seed);
+    const HostT<2> mask = c.mask ? neighbour_mask(14, 14, 7) : HostT<2>({1, 1});
+    // The forward's o and lse on the reference backend feed both backward runs.
+    auto o = HostT<1>::uninitialized({c.B * c.Lq * E});
+    auto lse = HostT<1>::uninitialized({c.B * c.H * c.Lq});
+    k::attention_forward<float, Reference>(dims, scale, q.data(), kk.data(), v.data(), c.mask ? mask.data() : nullptr,
+                                           o.data(), lse.data());
+    kernel_case<D, op::AttentionForward>(ctx, lbl, Tol::sum(double(c.Lk), 1.0), [&]<class E2>() {
+      auto dq = up<E2>(q), dk = up<E2>(kk), dv = up<E2>(v), dm = up<E2>(mask);
+      auto dout = ras::Tensor<float, 1, E2>::uninitialized({c.B * c.Lq * E});
+      auto dl = ras::Tensor<float, 1, E2>::uninitialized({c.B * c.H * c.Lq});
+      k::attention_forward<float, E2>(dims, scale, dq.data(), dk.data(), dv.data(), c.mask ? dm.data() : nullptr,
+                                      dout.data(), dl.data());
+      return Outs().add("o", dout).add("lse", dl);
+    });
+    kernel_case<D, op::AttentionBackwardAcc>(ctx, lbl, Tol::sum(double(c.Lk), 1.0), [&]<class E2>() {
+      auto dq = up<E2>(q), dk = up<E2>(kk), dv = up<E2>(v), dm = up<E2>(mask), dout = up<E2>(o), dl = up<E2>(lse),
+           ddo = up<E2>(d_o), gq = up<E2>(pre_q), gk = up<E2>(pre_k), gv = up<E2>(pre_v);
+      k::attention_backward_acc<float, E2>(dims, scale, dq.data(), dk.data(), dv.data(), c.mask ? dm.data() : nullptr,
+                                           dout.data(), dl.data(), ddo.data(), gq.data(), gk.data(), gv.data());
+      return Outs().add("dq", gq).add("dk", gk).add("dv", gv);
+    });
+  }
+}
+
 template <class D>
 std::set<std::string_view> run_kernel_parity(Ctx& ctx) {
   ctx.device = D::name;
@@ -963,6 +1009,7 @@ std::set<std::string_view> run_kernel_parity(Ctx& ctx) {
   pool_resample_cases<D>(ctx);
   memory_layout_cases<D>(ctx);
   optim_model_cases<D>(ctx);
+  attention_cases<D>(ctx);
   return ctx.covered;
 }
 
@@ -1104,6 +1151,23 @@ void run_autograd_parity(Ctx& ctx) {
                    return ag::softmax(x, m);
                  },
                  scores);
+  }
+  {
+    // Fused multi-head attention (autograd/ops_attention.hpp): self-attention with the 7x7 mask, 8 heads.
+    const auto mask = neighbour_mask(14, 14, 7);
+    const auto mask_d = up<D>(mask);
+    const auto mask_r = up<Reference>(mask);
+    const float scale = float(1.0 / std::sqrt(32.0));
+    grad_case<D>(ctx, "multi_head_attention", "(2, 196, 256), 8 heads, 7x7 neighbour mask", Tol::sum(196, 1),
+                 Tol::sum(196, 1), ++s,
+                 [&](auto& q, auto& kv, auto& v) {
+                   using E = typename std::decay_t<decltype(q)>::Device;
+                   const ras::Tensor<float, 2, E>* m;
+                   if constexpr (std::is_same_v<E, Reference>) m = &mask_r;
+                   else m = &mask_d;
+                   return ag::multi_head_attention(q, kv, v, 8, m, scale);
+                 },
+                 R(Shape<3>{2, 196, 256}), R(Shape<3>{2, 196, 256}), R(Shape<3>{2, 196, 256}));
   }
   grad_case<D>(ctx, "global_avg_pool", "(2, 272, 14, 14)", Tol::sum(196, 2.0 / 196), ew, ++s,
                [](auto& x) { return ag::global_avg_pool(x); }, R(Shape<4>{2, 272, 14, 14}));

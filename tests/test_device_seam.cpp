@@ -112,7 +112,7 @@ TEST_CASE("device seam: the RAS model trains and scores on a test-only device, b
   CHECK(on_counting.scores == on_cpu.scores);
   // Everything went through the seam: the kernels of every stage were called on the counting device.
   const auto& calls = kernel_calls();
-  for (const char* k : {"gemm", "gemm_batched", "softmax_forward", "softmax_backward_acc", "layer_norm_forward",
+  for (const char* k : {"gemm", "attention_forward", "attention_backward_acc", "layer_norm_forward",
                         "layer_norm_backward", "permute_gather", "jitter_add", "gather_rows", "scatter_add_rows",
                         "tile", "squared_diff_sum", "sum_squares", "adam_step", "channel_distance",
                         "interpolate_bilinear_forward", "avg_pool2d_forward", "row_max", "fill"}) {

@@ -6,13 +6,16 @@
 //   Cuda       GPU memory and kernels/cuda/ (RAS_WITH_CUDA builds only)
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <type_traits>
 #include <map>
 #include <mutex>
+#include <thread>
 #include <vector>
 
 #include "ras/config.hpp"
@@ -153,11 +156,36 @@ struct Cpu : HostMemory {
     return 1;
 #endif
   }
+  // Sets the thread count; more threads than the machine has cores is clamped to the core count,
+  // with a warning on stderr (oversubscribed threads only wait for each other).
   static void set_num_threads(int n) {
     RAS_CHECK(n >= 1, "Cpu::set_num_threads: expected a thread count >= 1 but got ", n);
+    n = clamp_threads(n, "threads");
 #if defined(_OPENMP)
     omp_set_num_threads(n);
 #endif
+  }
+  // The number of cores this process may run on (OpenMP's view: affinity masks respected).
+  static int cores() {
+#if defined(_OPENMP)
+    return std::max(1, omp_get_num_procs());
+#else
+    return std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
+#endif
+  }
+  // min(n, cores()); warns once per distinct request on stderr when it clamps. `what` names the
+  // setting in the message (e.g. "--threads").
+  static int clamp_threads(int n, const char* what = "threads") {
+    const int c = cores();
+    if (n <= c) return n;
+    static std::mutex m;
+    static int warned = 0;
+    std::lock_guard<std::mutex> lock(m);
+    if (warned != n) {
+      std::fprintf(stderr, "warning: %s %d is more than the %d cores of this machine; using %d\n", what, n, c, c);
+      warned = n;
+    }
+    return c;
   }
 };
 

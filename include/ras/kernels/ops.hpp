@@ -52,6 +52,8 @@ RAS_KERNEL(L2NormForward, "l2_norm_forward")
 RAS_KERNEL(L2NormBackwardAcc, "l2_norm_backward_acc")
 RAS_KERNEL(CountNonFinite, "count_non_finite")
 // gemm
+RAS_KERNEL(AttentionForward, "attention_forward")
+RAS_KERNEL(AttentionBackwardAcc, "attention_backward_acc")
 RAS_KERNEL(Gemm, "gemm")
 RAS_KERNEL(GemmBatched, "gemm_batched")
 // conv2d
@@ -141,6 +143,8 @@ using AllKernels = KernelList<
     op::L2NormForward,
     op::L2NormBackwardAcc,
     op::CountNonFinite,
+    op::AttentionForward,
+    op::AttentionBackwardAcc,
     op::Gemm,
     op::GemmBatched,
     op::Conv2dForward,

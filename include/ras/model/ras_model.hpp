@@ -6,6 +6,8 @@
 #pragma once
 
 #include <cmath>
+#include <cstdint>
+#include <span>
 #include <vector>
 
 #include "ras/autograd/ops_elementwise.hpp"
@@ -18,6 +20,23 @@
 #include "ras/random.hpp"
 
 namespace ras::nn {
+
+// The feature jitter of one forward pass: whether it is applied (the jitter_prob draw) and one seed
+// per sample of the batch (a view; OwnedFeatureJitter holds the seeds).
+struct FeatureJitter {
+  bool apply = false;
+  std::span<const std::uint64_t> seeds;
+  // The jitter of samples [begin, begin + n) of this batch.
+  FeatureJitter samples(Index begin, Index n) const {
+    if (!apply) return *this;
+    return FeatureJitter{true, seeds.subspan(static_cast<std::size_t>(begin), static_cast<std::size_t>(n))};
+  }
+};
+struct OwnedFeatureJitter {
+  bool apply = false;
+  std::vector<std::uint64_t> seeds;
+  FeatureJitter view() const { return FeatureJitter{apply, seeds}; }
+};
 
 // pos[h*W + w] = concat(col_embed[w], row_embed[h]) (x first, then y), both U[0, 1) initialised.
 template <class S, class D = Cpu>
@@ -128,10 +147,35 @@ class RasReconstruction {
   bool training() const { return training_; }
   const RasConfig& config() const { return cfg_; }
   const Tensor<S, 2, D>* encoder_mask() const { return cfg_.neighbor_mask ? &mask_ : nullptr; }
+  // Whether a forward pass adds the feature jitter (training mode and a positive jitter scale).
+  bool jitter_active() const { return training_ && cfg_.jitter_scale > 0; }
+
+  // The jitter of one forward pass over `batch` samples, drawn from `rng`: first whether it applies
+  // (one uniform draw, only when jitter_prob < 1), then one seed per sample. Nothing is drawn when
+  // the jitter is not active.
+  OwnedFeatureJitter draw_jitter(Rng& rng, Index batch) const {
+    OwnedFeatureJitter j;
+    if (!jitter_active()) return j;
+    rng.clear_cache();
+    j.apply = !(cfg_.jitter_prob < 1.0 && rng.uniform() > cfg_.jitter_prob);
+    j.seeds.resize(static_cast<std::size_t>(batch));
+    for (auto& s : j.seeds) s = rng.next_u64();
+    return j;
+  }
 
   // features: (B, C_org, H, W) -> reconstruction (B, C_org, H, W). In training mode the jitter of
-  // Eq. 5 is drawn from `rng` (required then) and added to the input only.
+  // Eq. 5 is drawn from `rng` (required then: draw_jitter) and added to the input only.
   autograd::Var<S, 4, D> operator()(const Tensor<S, 4, D>& features, Rng* rng = nullptr) const {
+    if (!jitter_active()) return (*this)(features, FeatureJitter{});
+    RAS_CHECK(rng != nullptr, "RAS: training mode needs an Rng for the feature jitter");
+    const auto jitter = draw_jitter(*rng, features.dim(0));
+    return (*this)(features, jitter.view());
+  }
+
+  // The same with the jitter given as per-sample seeds (FeatureJitter): sample b's noise depends
+  // only on jitter.seeds[b], so a batch split into micro-batches gets exactly the noise it would
+  // get whole. jitter.seeds must hold one seed per sample when jitter.apply is set.
+  autograd::Var<S, 4, D> operator()(const Tensor<S, 4, D>& features, const FeatureJitter& jitter) const {
     const Index B = features.dim(0), C = features.dim(1), H = features.dim(2), W = features.dim(3);
     RAS_CHECK(C == cfg_.channels && H == cfg_.feature_h && W == cfg_.feature_w,
               "RAS: expected features of shape (B, ", cfg_.channels, ", ", cfg_.feature_h, ", ",
@@ -140,9 +184,10 @@ class RasReconstruction {
     // (B, C, H, W) -> tokens (B, L, C)
     auto tokens = Tensor<S, 3, D>::uninitialized({B, L, C});
     kernels::permute_gather<S, 3, D>(Shape<3>{B, C, L}, std::array<int, 3>{0, 2, 1}, features.data(), tokens.data());
-    if (training_ && cfg_.jitter_scale > 0) {
-      RAS_CHECK(rng != nullptr, "RAS: training mode needs an Rng for the feature jitter");
-      add_jitter(tokens, *rng);
+    if (jitter_active() && jitter.apply) {
+      RAS_CHECK(static_cast<Index>(jitter.seeds.size()) == B, "RAS: the feature jitter needs one seed per sample (",
+                B, ") but got ", jitter.seeds.size());
+      add_jitter(tokens, jitter.seeds);
     }
     autograd::Var<S, 3, D> x = input_proj(autograd::Var<S, 3, D>(std::move(tokens)));
     auto pos = autograd::expand_leading(pos_embed(), B);
@@ -160,15 +205,18 @@ class RasReconstruction {
   }
 
  private:
-  // f <- f + eps * (||f||_2 / C) * alpha per token, eps ~ N(0, 1), with probability jitter_prob.
-  void add_jitter(Tensor<S, 3, D>& tokens, Rng& rng) const {
-    if (cfg_.jitter_prob < 1.0 && rng.uniform() > cfg_.jitter_prob) return;
-    const Index rows = tokens.dim(0) * tokens.dim(1), C = tokens.dim(2);
-    // The N(0, 1) draws are made on the host in (token, channel) order, then applied on the device.
-    std::vector<double> noise(static_cast<std::size_t>(rows * C));
-    for (auto& e : noise) e = rng.normal();
-    auto noise_d = Tensor<double, 2, D>::from({rows, C}, noise);
-    kernels::jitter_add<S, D>(rows, C, noise_d.data(), cfg_.jitter_scale, tokens.data());
+  // f <- f + eps * (||f||_2 / C) * alpha per token, eps ~ N(0, 1). Sample b's draws come from
+  // Rng(seeds[b]) in (token, channel) order, made on the host and applied on the device.
+  void add_jitter(Tensor<S, 3, D>& tokens, std::span<const std::uint64_t> seeds) const {
+    const Index B = tokens.dim(0), per_sample = tokens.dim(1) * tokens.dim(2), C = tokens.dim(2);
+    std::vector<double> noise(static_cast<std::size_t>(B * per_sample));
+    for (Index b = 0; b < B; ++b) {
+      Rng r(seeds[static_cast<std::size_t>(b)]);
+      double* e = noise.data() + b * per_sample;
+      for (Index i = 0; i < per_sample; ++i) e[i] = r.normal();
+    }
+    auto noise_d = Tensor<double, 2, D>::from({B * tokens.dim(1), C}, noise);
+    kernels::jitter_add<S, D>(B * tokens.dim(1), C, noise_d.data(), cfg_.jitter_scale, tokens.data());
   }
 
   void reset_linears(Rng& rng) {

@@ -3,12 +3,13 @@
 // and no key_padding_mask):
 // parameters "in_proj_weight" (3E, E) (xavier_uniform_), "in_proj_bias" (3E) (zeros),
 // "out_proj.weight" (E, E) (Linear default) and "out_proj.bias" (E) (zeros); an optional additive
-// float mask (Lq, Lk) that may hold -inf. Pure composition of linear, reshape, permute, bmm and
-// softmax ops: softmax((Q / sqrt(E/H)) K^T + mask) V per head, then out_proj.
+// float mask (Lq, Lk) that may hold -inf. The input projections (linear), then the fused attention
+// op softmax((Q / sqrt(E/H)) K^T + mask) V per head (autograd/ops_attention.hpp), then out_proj.
 #pragma once
 
 #include <cmath>
 
+#include "ras/autograd/ops_attention.hpp"
 #include "ras/autograd/ops_elementwise.hpp"
 #include "ras/autograd/ops_linalg.hpp"
 #include "ras/autograd/ops_reduce.hpp"
@@ -58,27 +59,34 @@ class MultiheadAttention {
     if (attn_mask)
       RAS_CHECK(attn_mask->dim(0) == Lq && attn_mask->dim(1) == Lk, "MultiheadAttention: expected attn_mask (",
                 Lq, ", ", Lk, ") but got ", shape_string(attn_mask->shape()));
-    // Per-head projections: x (B, L, E) -> (B * H, L, E / H).
+    // Projections (B, L, E) with the heads side by side in the columns, then fused attention
+    // (autograd/ops_attention.hpp): no head split/merge copies, no stored (Lq, Lk) probabilities.
     auto project = [&](const ag::Var<S, 3, D>& x, Index part) {
       auto w = ag::slice(in_proj_weight, 0, part * E, (part + 1) * E);
-      ag::Var<S, 3, D> y;
       if (in_proj_bias.defined()) {
         auto b = ag::slice(in_proj_bias, 0, part * E, (part + 1) * E);
-        y = ag::linear(x, w, &b);
-      } else {
-        y = ag::linear(x, w);
+        return ag::linear(x, w, &b);
       }
-      const Index L = x.dim(1);
-      auto heads = ag::permute(ag::reshape<4>(y, {B, L, H, E / H}), {0, 2, 1, 3});
-      return ag::reshape<3>(heads, {B * H, L, E / H});
+      return ag::linear(x, w);
     };
-    auto q = ag::mul_scalar(project(query, 0), static_cast<S>(1.0 / std::sqrt(static_cast<double>(E / H))));
-    auto k = project(key, 1);
-    auto v = project(value, 2);
-    auto attn = ag::softmax(ag::bmm(q, ag::transpose(k, 1, 2)), attn_mask);  // (B * H, Lq, Lk)
-    auto ctx = ag::bmm(attn, v);                                             // (B * H, Lq, E / H)
-    auto merged = ag::permute(ag::reshape<4>(ctx, {B, H, Lq, E / H}), {0, 2, 1, 3});
-    return out_proj(ag::reshape<3>(merged, {B, Lq, E}));
+    const S scale = static_cast<S>(1.0 / std::sqrt(static_cast<double>(E / H)));
+    if constexpr (!std::is_same_v<D, Cuda>) {
+      auto ctx = ag::multi_head_attention(project(query, 0), project(key, 1), project(value, 2), H, attn_mask, scale);
+      return out_proj(ctx);
+    } else {
+      // The CUDA backend has no fused attention kernel yet: heads split, batched products, softmax.
+      auto heads = [&](const ag::Var<S, 3, D>& y) {  // (B, L, E) -> (B * H, L, E / H)
+        const Index L = y.dim(1);
+        return ag::reshape<3>(ag::permute(ag::reshape<4>(y, {B, L, H, E / H}), {0, 2, 1, 3}), {B * H, L, E / H});
+      };
+      auto q = ag::mul_scalar(heads(project(query, 0)), scale);
+      auto k = heads(project(key, 1));
+      auto v = heads(project(value, 2));
+      auto attn = ag::softmax(ag::bmm(q, ag::transpose(k, 1, 2)), attn_mask);  // (B * H, Lq, Lk)
+      auto ctx = ag::bmm(attn, v);                                             // (B * H, Lq, E / H)
+      auto merged = ag::permute(ag::reshape<4>(ctx, {B, H, Lq, E / H}), {0, 2, 1, 3});
+      return out_proj(ag::reshape<3>(merged, {B, Lq, E}));
+    }
   }
   autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& query, const autograd::Var<S, 3, D>& key,
                                     const autograd::Var<S, 3, D>& value,

@@ -17,6 +17,7 @@
 #include "ras/autograd/tape.hpp"
 #include "ras/io/metadata.hpp"
 #include "ras/io/state_dict.hpp"
+#include "ras/model/inference.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/model/ras_model.hpp"
 #include "ras/pipeline/calibration.hpp"
@@ -125,24 +126,17 @@ class Detector {
   const std::optional<Calibration>& calibration() const { return calibration_; }
   Index image_size() const { return extractor_->image_size(); }
 
-  // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default), in batches.
-  Tensor<float, 4> maps_from_features(const Tensor<float, 4>& features, Index size = 0, Index batch = 16) {
+  // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default), images in
+  // fixed chunks of `chunk` spread over Cpu::num_threads() workers with single-threaded kernels
+  // (model::anomaly_maps): the maps do not depend on the thread count.
+  Tensor<float, 4> maps_from_features(const Tensor<float, 4>& features, Index size = 0, Index chunk = 4) {
     if (size <= 0) size = image_size();
-    autograd::InferenceMode no_tape;
     model_.set_training(false);
-    const Index N = features.dim(0);
-    auto out = Tensor<float, 4>::uninitialized({N, 1, size, size});
-    for (Index n0 = 0; n0 < N; n0 += batch) {
-      const Index n = std::min(batch, N - n0);
-      auto chunk = features.slice_rows(n0, n);
-      auto rec = model_(chunk);
-      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), chunk), size, size);
-      const Index bad = kernels::count_non_finite<float>(up.numel(), up.data());
-      RAS_CHECK(bad == 0, "Detector: the anomaly maps of images ", n0, "..", n0 + n - 1, " of the batch hold ", bad,
-                " non-finite values; expected finite maps (non-finite features or weights?): refusing to score them");
-      out.set_rows(n0, up.tensor());
-    }
-    return out;
+    auto maps = model::anomaly_maps(model_, features, size, size, chunk);
+    const Index bad = kernels::count_non_finite<float>(maps.numel(), maps.data());
+    RAS_CHECK(bad == 0, "Detector: the anomaly maps hold ", bad, " non-finite values; expected finite maps "
+              "(non-finite features or weights?): refusing to score them");
+    return std::move(maps).release();
   }
 
   // One image -> score and 224x224 map (original_size: the map upsampled to the image's own size).

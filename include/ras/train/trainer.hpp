@@ -1,8 +1,10 @@
 // ras/train/trainer.hpp — unified RAS training on cached features (train_val.py of the reference):
 // AdamW (lr 7e-4, weight decay 1e-4 on every parameter), batch 64, total-norm gradient clipping
-// at 0.1, constant learning rate, seeded shuffling and feature jitter. Checkpoints hold the
-// parameters, AdamW state, configuration, epoch/step and RNG state, are written atomically, and
-// resuming from one reproduces the uninterrupted run exactly (same thread count).
+// at 0.1, constant learning rate, seeded shuffling and feature jitter. Each step runs forward and
+// backward parallel over the batch in fixed micro-batches (train/batch_parallel.hpp): the weights do
+// not depend on the thread count. Checkpoints hold the parameters, AdamW state, configuration,
+// epoch/step and RNG state, are written atomically, and resuming from one reproduces the
+// uninterrupted run exactly (with any thread count).
 #pragma once
 
 #include <algorithm>
@@ -24,6 +26,7 @@
 #include "ras/nn/transfer.hpp"
 #include "ras/nn/optim.hpp"
 #include "ras/model/ras_model.hpp"
+#include "ras/train/batch_parallel.hpp"
 #include "ras/train/progress.hpp"
 
 namespace ras::train {
@@ -42,6 +45,11 @@ struct TrainOptions {
   // When set and true at a step boundary (e.g. from a SIGINT handler), run() writes the checkpoint
   // (when one is configured) and returns false; stop_requested() then says so.
   const std::atomic<bool>* stop = nullptr;
+  // Each batch is split into micro-batches of this many samples, run in parallel over `threads`
+  // workers (train/batch_parallel.hpp). The weights after a step depend on micro_batch (the order
+  // in which per-micro-batch gradients are summed) but not on the thread count.
+  Index micro_batch = 8;
+  int threads = 0;                   // 0: Cpu::num_threads(); clamped to the machine's cores
 };
 
 struct EpochStats {
@@ -141,7 +149,7 @@ class Trainer {
       : model_(model), features_(features), opt_(std::move(options)),
         params_(nn::named_parameters<S>(model, prefix)),
         adamw_(params_, optim::AdamWOptions{opt_.lr, 0.9, 0.999, 1e-8, opt_.weight_decay}),
-        rng_(opt_.seed), epoch_start_rng_(rng_.state()) {
+        parallel_(model, opt_.micro_batch, opt_.threads), rng_(opt_.seed), epoch_start_rng_(rng_.state()) {
     const auto& c = model.config();
     RAS_CHECK(features.dim(0) > 0, "Trainer: no training features");
     RAS_CHECK(features.dim(1) == c.channels && features.dim(2) == c.feature_h && features.dim(3) == c.feature_w,
@@ -160,27 +168,41 @@ class Trainer {
   // Called after every finished epoch (e.g. periodic evaluation); the model is in training mode after.
   std::function<void(const EpochStats&)> on_epoch_end;
 
-  // One optimisation step on the samples `idx`; returns the loss.
+  // One optimisation step on the samples `idx`; returns the loss (mean squared error over the batch).
+  // The jitter is drawn from the trainer's Rng as one seed per sample (nn::RasReconstruction::draw_jitter).
   double train_step(const std::vector<Index>& idx) {
-    const Index B = static_cast<Index>(idx.size()), C = features_.dim(1), h = features_.dim(2), w = features_.dim(3);
-    auto host_batch = Tensor<S, 4>::uninitialized({B, C, h, w});
-    const auto index = Tensor<Index, 1>::from({B}, idx);
-    kernels::gather_rows<S, Cpu>(B, C * h * w, index.data(), features_.data(), host_batch.data());
-    Tensor<S, 4, D> batch;
-    if constexpr (std::is_same_v<D, Cpu>) batch = std::move(host_batch);
-    else batch = host_batch.template to<D>();
-    model_.set_training(true);
-    rng_.clear_cache();
-    auto rec = model_(batch, &rng_);
-    autograd::Var<S, 4, D> target(std::move(batch));
-    auto loss = autograd::mse_loss(rec, target);
-    const double value = static_cast<double>(loss.value().item());
-    autograd::backward(loss);
-    if (opt_.clip_norm > 0) optim::clip_grad_norm<S, D>(params_, opt_.clip_norm);
-    adamw_.step();
-    nn::zero_grad(model_);
-    return value;
+    if constexpr (std::is_same_v<D, Cpu>) {
+      // The Cpu: micro-batches over worker threads, gradients summed in a fixed order.
+      model_.set_training(true);
+      const auto jitter = model_.draw_jitter(rng_, static_cast<Index>(idx.size()));
+      nn::zero_grad(model_);
+      const double value = parallel_.forward_backward(features_, idx, jitter.view());
+      if (opt_.clip_norm > 0) optim::clip_grad_norm(params_, opt_.clip_norm);
+      adamw_.step();
+      nn::zero_grad(model_);
+      return value;
+    } else {
+      // Another device: the batch gathered on the host and copied over, one stream.
+      const Index B = static_cast<Index>(idx.size()), C = features_.dim(1), h = features_.dim(2), w = features_.dim(3);
+      auto host_batch = Tensor<S, 4>::uninitialized({B, C, h, w});
+      const auto index = Tensor<Index, 1>::from({B}, idx);
+      kernels::gather_rows<S, Cpu>(B, C * h * w, index.data(), features_.data(), host_batch.data());
+      Tensor<S, 4, D> batch = host_batch.template to<D>();
+      model_.set_training(true);
+      const auto jitter = model_.draw_jitter(rng_, B);
+      auto rec = model_(batch, jitter.view());
+      autograd::Var<S, 4, D> target(std::move(batch));
+      auto loss = autograd::mse_loss(rec, target);
+      const double value = static_cast<double>(loss.value().item());
+      autograd::backward(loss);
+      if (opt_.clip_norm > 0) optim::clip_grad_norm<S, D>(params_, opt_.clip_norm);
+      adamw_.step();
+      nn::zero_grad(model_);
+      return value;
+    }
   }
+  // Workers the last step used.
+  int last_step_workers() const { return parallel_.last_workers(); }
 
   // Trains from the current state up to options.epochs. Returns false when stopped early by
   // stop_after_steps (a simulated kill), true when all epochs are done.
@@ -271,6 +293,7 @@ class Trainer {
     w.set_metadata("train.step_in_epoch", std::to_string(step_in_epoch_));
     w.set_metadata("train.epochs", std::to_string(opt_.epochs));
     w.set_metadata("train.batch_size", std::to_string(opt_.batch_size));
+    w.set_metadata("train.micro_batch", std::to_string(opt_.micro_batch));
     w.set_metadata("train.seed", std::to_string(opt_.seed));
     w.set_metadata("train.rng_epoch_start", detail::rng_state_string(epoch_start_rng_));
     w.set_metadata("train.rng", detail::rng_state_string(rng_.state()));
@@ -294,6 +317,10 @@ class Trainer {
               "resume: the checkpoint ", path.string(), " was trained with another model configuration");
     RAS_CHECK(progress.batch_size == opt_.batch_size, "resume: checkpoint batch size ", progress.batch_size,
               " but this run uses ", opt_.batch_size);
+    if (m.count("train.micro_batch"))
+      RAS_CHECK(io::meta_int(m, "train.micro_batch", 1, Index(1) << 40, where) == opt_.micro_batch,
+                "resume: checkpoint micro-batch ", io::meta_string(m, "train.micro_batch", where), " but this run uses ",
+                opt_.micro_batch, " (the weights depend on it)");
     io::LoadOptions lo;
     lo.strict = true;
     lo.prefix = std::string(prefix) + ".";
@@ -339,6 +366,12 @@ class Trainer {
 
   std::vector<nn::ParamRef<S>> params_;
   optim::AdamW<S, D> adamw_;
+  // The batch-parallel step (Cpu only; other devices run one stream).
+  struct NoBatchParallel {
+    NoBatchParallel(Model&, Index, int) {}
+    int last_workers() const { return 1; }
+  };
+  std::conditional_t<std::is_same_v<D, Cpu>, BatchParallel<S>, NoBatchParallel> parallel_;
   Rng rng_;
   Rng::State epoch_start_rng_;
   int epoch_ = 0;

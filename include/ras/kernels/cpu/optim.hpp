@@ -1,7 +1,9 @@
 // ras/kernels/cpu/optim.hpp — the Cpu backend of kernels/optim.hpp (OpenMP over elements).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "ras/kernels/cpu/common.hpp"
 #include "ras/kernels/optim.hpp"
@@ -39,11 +41,27 @@ inline void run_kernel(Tag, op::SgdStep, Index n, S* w, const S* g, S* buf, cons
   }
 }
 
+// Deterministic whatever the thread count: partial sums over fixed blocks of 65536 elements (in
+// parallel), added in block order (the gradient norm of clipping must not depend on the threads).
 template <class S>
 inline double run_kernel(Tag, op::SumSquares, Index n, const S* x) {
+  constexpr Index block = 65536;
+  const Index blocks = (n + block - 1) / block;
+  if (blocks <= 1) {
+    double s = 0.0;
+    for (Index i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    return s;
+  }
+  std::vector<double> partial(static_cast<std::size_t>(blocks));
+#pragma omp parallel for schedule(static)
+  for (Index b = 0; b < blocks; ++b) {
+    double s = 0.0;
+    const Index end = std::min(n, (b + 1) * block);
+    for (Index i = b * block; i < end; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+    partial[static_cast<std::size_t>(b)] = s;
+  }
   double s = 0.0;
-#pragma omp parallel for reduction(+ : s) schedule(static) if (n > 65536)
-  for (Index i = 0; i < n; ++i) s += static_cast<double>(x[i]) * static_cast<double>(x[i]);
+  for (double p : partial) s += p;
   return s;
 }
 
