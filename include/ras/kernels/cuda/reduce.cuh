@@ -133,4 +133,11 @@ inline void run_kernel(Tag, op::L2NormBackwardAcc, Index outer, Index len, Index
   }, "l2_norm_backward_acc");
 }
 
+// The number of NaN / +-inf values: a fixed-shape block-tree count (no atomics).
+template <class S>
+inline Index run_kernel(Tag, op::CountNonFinite, Index n, const S* x) {
+  return reduce_sum_to_host<Index>(n, [=] __device__(Index i) { return isfinite(x[i]) ? Index(0) : Index(1); },
+                                   "count_non_finite");
+}
+
 }  // namespace ras::kernels::cuda
