@@ -9,27 +9,12 @@
 #include <vector>
 
 #include "ras/model/inference.hpp"
+#include "ras/testing/tiny_ras.hpp"
 #include "ras/train/trainer.hpp"
 
 namespace {
-ras::nn::RasConfig tiny_config() {
-  ras::nn::RasConfig cfg;
-  cfg.channels = 16;
-  cfg.hidden = 32;
-  cfg.heads = 4;
-  cfg.ffn = 64;
-  cfg.feature_h = cfg.feature_w = 5;
-  cfg.neighbor_h = cfg.neighbor_w = 3;
-  cfg.encoder_layers = 1;
-  cfg.decoder_layers = 2;
-  return cfg;
-}
-ras::Tensor<float, 4> random_features(ras::Index n, std::uint64_t seed) {
-  ras::Tensor<float, 4> f({n, 16, 5, 5});
-  ras::Rng rng(seed);
-  ras::fill_normal(f, rng);
-  return f;
-}
+using ras::testing::tiny_ras_config;
+using ras::testing::tiny_ras_features;
 std::vector<float> flat_parameters(ras::nn::RasReconstruction<float>& m) {
   std::vector<float> v;
   for (auto& p : ras::nn::named_parameters<float>(m)) v.insert(v.end(), p.value, p.value + p.numel);
@@ -47,11 +32,11 @@ std::vector<float> flat_gradients(ras::nn::RasReconstruction<float>& m) {
 }  // namespace
 
 TEST_CASE("parallel: the batch-parallel training step gives bitwise the same weights at 1 and 2 threads") {
-  auto f = random_features(21, 4);
+  auto f = tiny_ras_features(21, 4);
   std::vector<std::vector<float>> weights;
   std::vector<double> losses;
   for (int threads : {1, 2, 2}) {
-    ras::nn::RasReconstruction<float> model(tiny_config(), 9);
+    ras::nn::RasReconstruction<float> model(tiny_ras_config(), 9);
     ras::train::TrainOptions o;
     o.epochs = 2;
     o.batch_size = 8;   // 3 steps per epoch, the last one partial (5 samples)
@@ -70,8 +55,8 @@ TEST_CASE("parallel: the batch-parallel training step gives bitwise the same wei
 }
 
 TEST_CASE("parallel: micro-batch gradients sum to the whole batch's gradient and loss") {
-  auto f = random_features(7, 5);
-  ras::nn::RasReconstruction<float> whole(tiny_config(), 3), split(tiny_config(), 3);
+  auto f = tiny_ras_features(7, 5);
+  ras::nn::RasReconstruction<float> whole(tiny_ras_config(), 3), split(tiny_ras_config(), 3);
   ras::Rng rng(77);
   const auto jitter = whole.draw_jitter(rng, 7);
   CHECK(jitter.apply);
@@ -102,8 +87,8 @@ TEST_CASE("parallel: micro-batch gradients sum to the whole batch's gradient and
 }
 
 TEST_CASE("parallel: a sample's jitter depends on its seed only, not on its batch") {
-  auto cfg = tiny_config();
-  auto f = random_features(5, 6);
+  auto cfg = tiny_ras_config();
+  auto f = tiny_ras_features(5, 6);
   ras::nn::RasReconstruction<float> m(cfg, 2);
   ras::Rng rng(5);
   const auto jitter = m.draw_jitter(rng, 5);
@@ -130,8 +115,8 @@ TEST_CASE("parallel: a sample's jitter depends on its seed only, not on its batc
 }
 
 TEST_CASE("parallel: anomaly maps over threads equal each other and the one-batch maps") {
-  auto f = random_features(9, 7);
-  ras::nn::RasReconstruction<float> m(tiny_config(), 4);
+  auto f = tiny_ras_features(9, 7);
+  ras::nn::RasReconstruction<float> m(tiny_ras_config(), 4);
   m.set_training(false);
   const auto one = ras::model::anomaly_maps(m, f, 20, 20, 2, 1);
   const auto two = ras::model::anomaly_maps(m, f, 20, 20, 2, 2);

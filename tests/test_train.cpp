@@ -5,27 +5,12 @@
 #include <filesystem>
 
 #include "ras/model/scoring.hpp"
+#include "ras/testing/tiny_ras.hpp"
 #include "ras/train/trainer.hpp"
 
 namespace {
-ras::nn::RasConfig tiny_config() {
-  ras::nn::RasConfig cfg;
-  cfg.channels = 16;
-  cfg.hidden = 32;
-  cfg.heads = 4;
-  cfg.ffn = 64;
-  cfg.feature_h = cfg.feature_w = 5;
-  cfg.neighbor_h = cfg.neighbor_w = 3;
-  cfg.encoder_layers = 1;
-  cfg.decoder_layers = 2;
-  return cfg;
-}
-ras::Tensor<float, 4> random_features(ras::Index n, std::uint64_t seed) {
-  ras::Tensor<float, 4> f({n, 16, 5, 5});
-  ras::Rng rng(seed);
-  ras::fill_normal(f, rng);
-  return f;
-}
+using ras::testing::tiny_ras_config;
+using ras::testing::tiny_ras_features;
 double max_param_difference(ras::nn::RasReconstruction<float>& a, ras::nn::RasReconstruction<float>& b) {
   auto pa = ras::nn::named_parameters<float>(a), pb = ras::nn::named_parameters<float>(b);
   REQUIRE(pa.size() == pb.size());
@@ -43,8 +28,8 @@ std::filesystem::path temp_dir(const char* name) {
 }  // namespace
 
 TEST_CASE("train: the loss falls on a fixed feature set") {
-  auto f = random_features(12, 1);
-  ras::nn::RasReconstruction<float> model(tiny_config(), 5);
+  auto f = tiny_ras_features(12, 1);
+  ras::nn::RasReconstruction<float> model(tiny_ras_config(), 5);
   ras::train::TrainOptions o;
   o.epochs = 6;
   o.batch_size = 4;
@@ -58,13 +43,13 @@ TEST_CASE("train: the loss falls on a fixed feature set") {
 
 TEST_CASE("train: resuming a run killed mid-epoch gives the uninterrupted weights exactly") {
   const auto dir = temp_dir("ras_test_resume");
-  auto f = random_features(10, 2);
+  auto f = tiny_ras_features(10, 2);
   ras::train::TrainOptions o;
   o.epochs = 3;
   o.batch_size = 4;  // 3 steps per epoch, the last one partial
   o.progress = false;
 
-  ras::nn::RasReconstruction<float> uninterrupted(tiny_config(), 7);
+  ras::nn::RasReconstruction<float> uninterrupted(tiny_ras_config(), 7);
   ras::train::Trainer<float> full(uninterrupted, f, o);
   CHECK(full.run());
 
@@ -72,7 +57,7 @@ TEST_CASE("train: resuming a run killed mid-epoch gives the uninterrupted weight
   o.checkpoint_every_steps = 1;
   for (long kill_after : {1L, 4L, 5L}) {  // mid-epoch 1, mid-epoch 2, after a partial batch
     std::filesystem::remove(o.checkpoint);
-    ras::nn::RasReconstruction<float> first(tiny_config(), 7);
+    ras::nn::RasReconstruction<float> first(tiny_ras_config(), 7);
     o.stop_after_steps = kill_after;
     {
       ras::train::Trainer<float> t(first, f, o);
@@ -80,7 +65,7 @@ TEST_CASE("train: resuming a run killed mid-epoch gives the uninterrupted weight
     }
     REQUIRE(std::filesystem::exists(o.checkpoint));
     // The resumed model starts from different weights: everything must come from the checkpoint.
-    ras::nn::RasReconstruction<float> resumed(tiny_config(), 12345);
+    ras::nn::RasReconstruction<float> resumed(tiny_ras_config(), 12345);
     o.stop_after_steps = -1;
     ras::train::Trainer<float> t(resumed, f, o);
     t.load_checkpoint(o.checkpoint);
@@ -96,16 +81,16 @@ TEST_CASE("train: resuming a run killed mid-epoch gives the uninterrupted weight
 
 TEST_CASE("train: resume refuses a checkpoint of another configuration") {
   const auto dir = temp_dir("ras_test_resume_cfg");
-  auto f = random_features(4, 3);
+  auto f = tiny_ras_features(4, 3);
   ras::train::TrainOptions o;
   o.epochs = 1;
   o.batch_size = 4;
   o.progress = false;
   o.checkpoint = dir / "c.safetensors";
-  ras::nn::RasReconstruction<float> a(tiny_config(), 1);
+  ras::nn::RasReconstruction<float> a(tiny_ras_config(), 1);
   ras::train::Trainer<float> t(a, f, o);
   t.run();
-  auto other = tiny_config();
+  auto other = tiny_ras_config();
   other.decoder_layers = 3;
   ras::nn::RasReconstruction<float> b(other, 1);
   ras::train::Trainer<float> t2(b, f, o);
