@@ -215,8 +215,12 @@ class RasReconstruction {
       double* e = noise.data() + b * per_sample;
       for (Index i = 0; i < per_sample; ++i) e[i] = r.normal();
     }
-    auto noise_d = Tensor<double, 2, D>::from({B * tokens.dim(1), C}, noise);
-    kernels::jitter_add<S, D>(B * tokens.dim(1), C, noise_d.data(), cfg_.jitter_scale, tokens.data());
+    if constexpr (is_host_device<D>) {  // the draws are already in memory the kernel can read
+      kernels::jitter_add<S, D>(B * tokens.dim(1), C, noise.data(), cfg_.jitter_scale, tokens.data());
+    } else {
+      auto noise_d = Tensor<double, 2, D>::from({B * tokens.dim(1), C}, noise);
+      kernels::jitter_add<S, D>(B * tokens.dim(1), C, noise_d.data(), cfg_.jitter_scale, tokens.data());
+    }
   }
 
   void reset_linears(Rng& rng) {
