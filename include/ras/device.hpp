@@ -222,6 +222,26 @@ struct Cuda {
 template <class D>
 inline constexpr bool is_host_device = D::host_accessible;
 
+// `bytes` from memory of device DS to memory of device DD (host <-> device, device <-> device; two
+// different non-host devices go through a host buffer).
+template <class DS, class DD>
+inline void copy_between_devices(void* dst, const void* src, std::size_t bytes) {
+  if (bytes == 0) return;
+  if constexpr (is_host_device<DS> && is_host_device<DD>) {
+    std::memcpy(dst, src, bytes);
+  } else if constexpr (is_host_device<DS>) {
+    DD::copy_from_host(dst, src, bytes);
+  } else if constexpr (is_host_device<DD>) {
+    DS::copy_to_host(dst, src, bytes);
+  } else if constexpr (std::is_same_v<DS, DD>) {
+    DD::copy(dst, src, bytes);
+  } else {
+    std::vector<unsigned char> host(bytes);
+    DS::copy_to_host(host.data(), src, bytes);
+    DD::copy_from_host(dst, host.data(), bytes);
+  }
+}
+
 }  // namespace ras
 
 #if defined(RAS_WITH_CUDA)

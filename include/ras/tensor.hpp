@@ -140,16 +140,7 @@ class Tensor {
   template <class D2>
   Tensor<S, Rank, D2> to() const {
     auto t = Tensor<S, Rank, D2>::uninitialized(shape_);
-    if constexpr (is_host_device<D> && is_host_device<D2>) {
-      HostMemory::copy(t.data(), data(), bytes());
-    } else if constexpr (is_host_device<D>) {
-      D2::copy_from_host(t.data(), data(), bytes());
-    } else if constexpr (is_host_device<D2>) {
-      D::copy_to_host(t.data(), data(), bytes());
-    } else {
-      auto host = to<Cpu>();
-      D2::copy_from_host(t.data(), host.data(), bytes());
-    }
+    copy_between_devices<D, D2>(t.data(), data(), bytes());
     return t;
   }
 

@@ -3,26 +3,11 @@
 // trained weights brought back for saving (e.g. nn::RasReconstruction<float, Cuda> <-> <float, Cpu>).
 #pragma once
 
-#include <cstring>
-
 #include "ras/device.hpp"
 #include "ras/dtype.hpp"
 #include "ras/nn/module.hpp"
 
 namespace ras::nn {
-
-// bytes from memory of device DS to memory of device DD.
-template <class DS, class DD>
-inline void copy_between_devices(void* dst, const void* src, std::size_t bytes) {
-  if (bytes == 0) return;
-  if constexpr (is_host_device<DS> && is_host_device<DD>) std::memcpy(dst, src, bytes);
-  else if constexpr (is_host_device<DS>) DD::copy_from_host(dst, src, bytes);
-  else if constexpr (is_host_device<DD>) DS::copy_to_host(dst, src, bytes);
-  else {
-    static_assert(std::is_same_v<DS, DD>, "copy_between_devices: two different non-host devices");
-    DD::copy(dst, src, bytes);
-  }
-}
 
 // dst's parameters (scalar S) and buffers = src's; the two modules must have the same structure
 // (same names and shapes in the same order).
