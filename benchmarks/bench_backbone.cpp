@@ -7,10 +7,16 @@
 //   mobilenet_v2: TF MobileNetV2 (backbones/mobilenet_v2.hpp) with the shared ImageNet weights, taps 0, 2, 5, 12,
 //                 168 neck channels
 //   bench_backbone --model b4|mobilenet_v2 [--batch 1] [--threads 1] [--iters 3] [--warmup 1] [--chunk 1]
-//                  [--sections] [--weights PATH]
+//                  [--sections] [--weights PATH] [--images DIR]
+// --images DIR: the end-to-end case instead: the first --batch image files of DIR (sorted by name),
+// one at a time as `ras score` does: decode (libpng/libjpeg), PIL-bilinear resize to 224, normalise,
+// backbone + neck, RAS reconstruction (default configuration, random weights: timing does not depend
+// on them) and anomaly map (224x224) and image score (max of the 16x16 box filter). Prints
+// "RESULT impl=ras model=e2e-<model> ... seconds=S images_per_s=R check=<sum of scores>".
 // Input: (B, 3, 224, 224), synthetic values in [-2, 2] ("fixture.input.224"). Each timed iteration is one
 // Backbone::neck call (which runs --chunk images per forward pass, the library default 1) and prints
-// "RESULT impl=ras ... seconds=S images_per_s=R check=V". With --sections, one more pass over the batch
+// "RESULT impl=ras ... seconds=S images_per_s=R check=V" and at the end "MAXRSS impl=ras ... mb=M" (peak
+// resident set size). With --sections, one more pass over the batch
 // runs the same computation op by op with timers (repeated until at least 8 images are timed) (a copy of the forward code of EfficientNet / MBConv /
 // MobileNetV2 below, checked against neck()) and prints "SECTION ... kind=stage|op name=N seconds=S":
 // stages = stem, stage0.. (the B0 table rows; MobileNetV2: its 7 setting rows), neck; ops = conv kinds,
@@ -20,6 +26,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <sys/resource.h>
+#include <filesystem>
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -31,6 +40,7 @@
 #include "ras/backbones/efficientnet.hpp"
 #include "ras/backbones/mobilenet_v2.hpp"
 #include "ras/backbones/neck.hpp"
+#include "ras/model/inference.hpp"
 #include "ras/pipeline/backbones.hpp"
 #include "ras/testing/synthetic_weights.hpp"
 
@@ -47,12 +57,19 @@ using VarT = ag::Var<float, 4>;
 using TensorT = ras::Tensor<float, 4>;
 using Clock = std::chrono::steady_clock;
 double since(Clock::time_point t0) { return std::chrono::duration<double>(Clock::now() - t0).count(); }
+// "MAXRSS <tag> mb=M": the process's peak resident set size (getrusage ru_maxrss).
+void print_max_rss(const std::string& tag) {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  std::printf("MAXRSS %s mb=%.1f\n", tag.c_str(), double(usage.ru_maxrss) / 1024.0);
+}
 
 struct Args {
   std::string model = "b4", weights = std::string(RAS_SHARED_DIR) + "/weights/mobilenet_v2_imagenet.safetensors";
   Index batch = 1, chunk = 1, size = 224;
   int threads = 1, iters = 3, warmup = 1;
   bool sections = false;
+  std::string images;  // the end-to-end case when not empty
 };
 
 Args parse(int argc, char** argv) {
@@ -74,10 +91,11 @@ Args parse(int argc, char** argv) {
     else if (!std::strcmp(argv[i], "--warmup")) a.warmup = std::atoi(next());
     else if (!std::strcmp(argv[i], "--weights")) a.weights = next();
     else if (!std::strcmp(argv[i], "--sections")) a.sections = true;
+    else if (!std::strcmp(argv[i], "--images")) a.images = next();
     else {
       std::fprintf(stderr,
                    "usage: bench_backbone --model b4|mobilenet_v2 [--batch B] [--threads T] [--iters K] "
-                   "[--warmup W] [--chunk C] [--size 224] [--sections] [--weights PATH]\n");
+                   "[--warmup W] [--chunk C] [--size 224] [--sections] [--weights PATH] [--images DIR]\n");
       std::exit(2);
     }
   }
@@ -167,6 +185,44 @@ std::vector<VarT> mobilenet_taps_timed(nn::MobileNetV2<float>& net, const VarT& 
   return out;
 }
 
+// The end-to-end case (--images): image files -> scores, one image at a time.
+int end_to_end(const Args& a, ras::pipeline::AnyBackbone& net) {
+  std::vector<std::filesystem::path> files;
+  for (const auto& e : std::filesystem::directory_iterator(a.images))
+    if (e.is_regular_file()) files.push_back(e.path());
+  std::sort(files.begin(), files.end());
+  if (static_cast<Index>(files.size()) < a.batch) {
+    std::fprintf(stderr, "bench_backbone: %s holds %zu files, --batch asks for %lld\n", a.images.c_str(), files.size(),
+                 static_cast<long long>(a.batch));
+    return 1;
+  }
+  files.resize(static_cast<std::size_t>(a.batch));
+  nn::RasConfig cfg;
+  cfg.channels = net.neck_channels();
+  nn::RasReconstruction<float> model(cfg, 333);
+  model.set_training(false);
+  const auto norm = ras::pipeline::input_normalization(net);
+  const std::string tag = "impl=ras model=e2e-" + a.model + " batch=" + std::to_string(a.batch) +
+                          " threads=" + std::to_string(a.threads);
+  for (int it = 0; it < a.warmup + a.iters; ++it) {
+    double check = 0;
+    const auto t0 = Clock::now();
+    for (const auto& f : files) {
+      const auto x = ras::io::preprocess<float>(ras::io::load_image(f.string()), a.size, norm);
+      const auto feats = net.neck(x);
+      const auto maps = ras::model::anomaly_maps(model, feats, a.size, a.size, 1, a.threads);
+      check += ras::model::image_scores(maps)[0];
+    }
+    const double total = since(t0);
+    if (it < a.warmup) continue;
+    std::printf("RESULT %s seconds=%.6f images_per_s=%.3f check=%.5f\n", tag.c_str(), total, double(a.batch) / total,
+                check);
+    std::fflush(stdout);
+  }
+  print_max_rss(tag);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -189,6 +245,7 @@ int main(int argc, char** argv) {
     net = std::make_unique<ras::pipeline::AnyBackbone>(std::move(mnv2));
   }
   net->set_chunk_size(a.chunk);
+  if (!a.images.empty()) return end_to_end(a, *net);
   const auto x = ras::testing::synthetic_tensor<float, 4>("fixture.input.224", {a.batch, 3, a.size, a.size}, -2.0, 2.0);
   const std::string tag = "impl=ras model=" + a.model + " batch=" + std::to_string(a.batch) +
                           " threads=" + std::to_string(a.threads);
@@ -241,5 +298,6 @@ int main(int argc, char** argv) {
     std::printf("SECTION %s kind=total name=sectioned images=%ld seconds=%.6f max_diff_vs_neck=%.3g\n", tag.c_str(),
                 images, total, max_diff);
   }
+  print_max_rss(tag);
   return 0;
 }

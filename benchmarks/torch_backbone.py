@@ -12,11 +12,17 @@ Both stop after the last tap, as the C++ backbones do; the RAS reference (UniAD'
 computes the whole network (head included) and discards the rest, so it does more work than timed here.
   /usr/bin/python3 benchmarks/torch_backbone.py --model b4|mobilenet_v2 [--batch 1] [--threads 1]
         [--iters 3] [--warmup 1] [--chunk 0] [--sections]
+--images DIR: the end-to-end case instead: the first --batch image files of DIR (sorted by name), one at a
+time: PIL decode + bilinear resize to 224, normalisation, backbone + neck, the RAS reconstruction of
+tests/fixtures/make_ras_fixtures.py (default configuration, random weights) in eval mode, anomaly map (L2
+over channels, 14 -> 224 bilinear, align_corners=True) and image score (max of the 16x16 average pool).
 --chunk 0 (default) feeds the whole batch at once, as the reference does; --chunk K runs K images at a time.
-Output lines match bench_backbone: "RESULT impl=torch ... seconds=S images_per_s=R" and, with --sections,
+Output lines match bench_backbone: "RESULT impl=torch ... seconds=S images_per_s=R", at the end "MAXRSS impl=torch
+... mb=M" (peak resident set size) and, with --sections,
 "SECTION ... kind=stage|op name=N images=K seconds=S" from op-by-op passes over the batch (>= 8 images).
 """
 import argparse
+import resource
 import collections
 import os
 import sys
@@ -107,6 +113,47 @@ def mobilenet_taps_timed(model, x, tm):
             return out
 
 
+def print_max_rss(tag):
+    print(f"MAXRSS {tag} mb={resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.1f}", flush=True)
+
+
+def end_to_end(a, model, taps, strides):
+    import numpy as np
+    from PIL import Image
+    from make_ras_fixtures import RasReconstruction
+    files = sorted(os.path.join(a.images, f) for f in os.listdir(a.images)
+                   if os.path.isfile(os.path.join(a.images, f)))[:a.batch]
+    if len(files) < a.batch:
+        sys.exit(f"torch_backbone.py: {a.images} holds {len(files)} files, --batch asks for {a.batch}")
+    if a.model == "b4":  # ImageNet mean/std (RAS's EfficientNet-B4); the TF MobileNetV2 takes [-1, 1]
+        mean, std = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1), torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+    else:
+        mean, std = torch.full((1, 3, 1, 1), 0.5), torch.full((1, 3, 1, 1), 0.5)
+    torch.manual_seed(333)
+    ras = None
+    tag = f"impl=torch model=e2e-{a.model} batch={a.batch} threads={a.threads}"
+    with torch.inference_mode():
+        for it in range(a.warmup + a.iters):
+            check = 0.0
+            t0 = time.perf_counter()
+            for f in files:
+                img = Image.open(f).convert("RGB").resize((a.size, a.size), Image.BILINEAR)
+                x = torch.from_numpy(np.asarray(img, dtype=np.float32)).permute(2, 0, 1).unsqueeze(0) / 255.0
+                feats = fx.neck(taps((x - mean) / std), strides)
+                if ras is None:
+                    ras = RasReconstruction(c_org=feats.shape[1]).eval()
+                rec = ras(feats)
+                grid = torch.sqrt(((rec - feats) ** 2).sum(dim=1, keepdim=True))
+                up = F.interpolate(grid, size=(a.size, a.size), mode="bilinear", align_corners=True)
+                check += F.avg_pool2d(up, 16, stride=1).max().item()
+            total = time.perf_counter() - t0
+            if it < a.warmup:
+                continue
+            print(f"RESULT {tag} seconds={total:.6f} images_per_s={a.batch / total:.3f} check={check:.5f}", flush=True)
+    print_max_rss(tag)
+    return 0
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", choices=("b4", "mobilenet_v2"), default="b4")
@@ -117,6 +164,7 @@ def main():
     p.add_argument("--chunk", type=int, default=0)
     p.add_argument("--size", type=int, default=224)
     p.add_argument("--sections", action="store_true")
+    p.add_argument("--images", default="")
     a = p.parse_args()
     torch.set_num_threads(a.threads)
     strides = [2, 4, 8, 16]
@@ -131,6 +179,8 @@ def main():
         model.w = {k: v.float().contiguous() for k, v in model.w.items()}
         taps = model.forward
         taps_timed = mobilenet_taps_timed
+    if a.images:
+        return end_to_end(a, model, taps, strides)
     x = torch.from_numpy(fx.synthetic_values("fixture.input.224", [a.batch, 3, a.size, a.size], -2.0, 2.0))
     chunk = a.chunk if a.chunk > 0 else a.batch
     tag = f"impl=torch model={a.model} batch={a.batch} threads={a.threads}"
@@ -163,6 +213,7 @@ def main():
                 print(f"SECTION {tag} kind=op name={name} images={images} seconds={s:.6f}")
             print(f"SECTION {tag} kind=total name=sectioned images={images} seconds={total:.6f} "
                   f"max_diff_vs_neck={diff:.3g}", flush=True)
+    print_max_rss(tag)
 
 
 if __name__ == "__main__":
