@@ -190,14 +190,14 @@ class RasReconstruction {
       add_jitter(tokens, jitter.seeds);
     }
     autograd::Var<S, 3, D> x = input_proj(autograd::Var<S, 3, D>(std::move(tokens)));
-    auto pos = autograd::expand_leading(pos_embed(), B);
+    const auto pos_shared = pos_embed();  // (L, E)
+    auto pos = autograd::expand_leading(pos_shared, B);
     for (const auto& layer : transformer.encoder.layers) x = layer(x, pos, encoder_mask());
     auto latent = x;
     const auto& steps = transformer.decoder.forward_layers;
-    for (std::size_t t = 0; t < steps.size(); ++t) {
-      auto c = autograd::expand_leading(transformer.decoder.embed_layers[t].weight, B);
-      latent = steps[t].step(c, latent, pos);
-    }
+    // c_t (L, E) is the same for every sample: the steps compute its products once per call.
+    for (std::size_t t = 0; t < steps.size(); ++t)
+      latent = steps[t].step(transformer.decoder.embed_layers[t].weight, latent, pos, pos_shared);
     // Only the last step's output is used (o_1..o_{T-1} are discarded by the reference too).
     auto out = steps.back().output(latent);                          // (B, L, C)
     auto chw = autograd::permute(out, std::array<int, 3>{0, 2, 1});  // (B, C, L)

@@ -72,6 +72,24 @@ struct PostLnAttentionBlock {
     auto q = autograd::add(query, pos);
     auto k = query.node() == memory.node() ? q : autograd::add(memory, pos);
     auto x = norm1(autograd::add(query, attention(q, k, memory, mask)));
+    return feed_forward(x);
+  }
+
+  // The decoder's form: a query shared by every sample (the context embedding c_t), so the query's
+  // input projection runs once per call, not once per sample (MultiheadAttention::forward_shared_query).
+  // query, pos_shared: (L, E); memory, pos: (B, L, E) -> (B, L, E)
+  autograd::Var<S, 3, D> shared_query(const autograd::Var<S, 2, D>& query, const autograd::Var<S, 2, D>& pos_shared,
+                                      const autograd::Var<S, 3, D>& memory, const autograd::Var<S, 3, D>& pos) const {
+    auto q = autograd::add(query, pos_shared);
+    auto k = autograd::add(memory, pos);
+    auto attended = attention.forward_shared_query(q, k, memory, nullptr);
+    auto x = norm1(autograd::add(autograd::expand_leading(query, memory.dim(0)), attended));
+    return feed_forward(x);
+  }
+
+ private:
+  // x: (B, L, E) -> LN2(x + W2 relu(W1 x))
+  autograd::Var<S, 3, D> feed_forward(const autograd::Var<S, 3, D>& x) const {
     auto ff = linear2(autograd::relu(linear1(x)));
     return norm2(autograd::add(x, ff));
   }
@@ -94,10 +112,10 @@ template <class S, class D = Cpu>
 struct TransformerBlock : PostLnAttentionBlock<S, D> {
   TransformerBlock() = default;
   TransformerBlock(const RasConfig& cfg, Rng& rng) : PostLnAttentionBlock<S, D>(cfg, rng, "attn") {}
-  // query (context), memory (gated latent), pos: (B, L, E) -> (B, L, E)
-  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 3, D>& query, const autograd::Var<S, 3, D>& memory,
-                                    const autograd::Var<S, 3, D>& pos) const {
-    return PostLnAttentionBlock<S, D>::operator()(query, memory, pos, nullptr);
+  // query (context c_t), pos_shared: (L, E); memory (gated latent), pos: (B, L, E) -> (B, L, E)
+  autograd::Var<S, 3, D> operator()(const autograd::Var<S, 2, D>& query, const autograd::Var<S, 2, D>& pos_shared,
+                                    const autograd::Var<S, 3, D>& memory, const autograd::Var<S, 3, D>& pos) const {
+    return PostLnAttentionBlock<S, D>::shared_query(query, pos_shared, memory, pos);
   }
 };
 
@@ -133,15 +151,24 @@ struct RasFormerDecoderLayer {
     if (variant == RasVariant::reference) v.module("output_norm", output_norm);
   }
 
-  // c: (B, L, E) context embedding, latent: (B, L, E), pos: (B, L, E) -> next latent (B, L, E)
-  autograd::Var<S, 3, D> step(const autograd::Var<S, 3, D>& c, const autograd::Var<S, 3, D>& latent,
-                              const autograd::Var<S, 3, D>& pos) const {
+  // c: (L, E) context embedding (the same for every sample), latent: (B, L, E), pos: (B, L, E) and
+  // pos_shared (L, E) (pos is pos_shared expanded over the batch) -> next latent (B, L, E).
+  // Every product with c runs once per call, not once per sample: the gate W_A [c; l] is computed as
+  // W_A[:, :E] c + W_A[:, E:] l (the first term broadcast over the batch), the transformer block's
+  // query projection likewise (TransformerBlock). Mathematically the reference's computation; the
+  // rounding differs from one GEMM over the concatenation.
+  autograd::Var<S, 3, D> step(const autograd::Var<S, 2, D>& c, const autograd::Var<S, 3, D>& latent,
+                              const autograd::Var<S, 3, D>& pos, const autograd::Var<S, 2, D>& pos_shared) const {
+    const Index B = latent.dim(0), E = latent.dim(2);
     autograd::Var<S, 3, D> gated = latent;
     if (block != RasBlock::transformer_only) {
-      auto a = autograd::sigmoid(adaptive_gate(autograd::concat(std::vector<autograd::Var<S, 3, D>>{c, latent}, 2)));
+      const auto& w = adaptive_gate.weight;  // (E, 2E): columns [0, E) act on c, [E, 2E) on l
+      auto from_c = autograd::expand_leading(autograd::linear(c, autograd::slice(w, 1, 0, E)), B);
+      auto from_l = autograd::linear(latent, autograd::slice(w, 1, E, 2 * E));
+      auto a = autograd::sigmoid(autograd::add(from_c, from_l));
       gated = autograd::mul(a, latent);
     }
-    auto l_tran = block == RasBlock::gate_only ? gated : output_transBlock(c, gated, pos);
+    auto l_tran = block == RasBlock::gate_only ? gated : output_transBlock(c, pos_shared, gated, pos);
     auto l_star = autograd::mul_scalar(autograd::add(update_proj(latent), l_tran), S(0.5));
     return variant == RasVariant::reference ? output_norm(l_star) : l_star;
   }
