@@ -148,12 +148,14 @@ class FeatureExtractor {
     long done = N - static_cast<long>(missing.size());
     const std::size_t B = static_cast<std::size_t>(std::max<Index>(1, compute_->batch_size()));
     const std::size_t batches = (missing.size() + B - 1) / B;
-    // batch b of the missing images -> (n, 3, S, S)
-    auto decode = [&](std::size_t b) {
+    // batch b of the missing images -> (n, 3, S, S), on a host thread of its own: the thread count
+    // is passed on (an OpenMP setting of this thread does not reach another one).
+    const int threads = Cpu::num_threads();
+    auto decode = [&, threads](std::size_t b) {
       const std::size_t i0 = b * B, n = std::min(B, missing.size() - i0);
       auto x = Tensor<float, 4>::uninitialized({Index(n), 3, image_size_, image_size_});
       std::vector<std::string> errs(n);
-#pragma omp parallel for schedule(dynamic, 1)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
       for (Index j = 0; j < Index(n); ++j) {
         try {
           x.set_rows(j, input(images[missing[i0 + std::size_t(j)]]).tensor());
