@@ -5,7 +5,7 @@
 #   2. the Cuda parity test: every kernel vs Reference, RAS step and MobileNetV2 vs Cpu
 #   3. `ras train` 2 epochs on ../shared/data (mvtec_bottle + mpdd_metal_plate, MobileNetV2) with
 #      --device cpu and with --device cuda (same seed, same cached features); loss curves and final
-#      metrics side by side (the final evaluation inside `ras train` runs on the CPU in both)
+#      metrics side by side (the evaluation inside `ras train` runs on the device it trains on)
 #   4. the scoring pipeline on the GPU: `ras eval`, `ras score` and `ras features` with --device cuda
 #      and --device cpu on the model trained on the CPU (no feature cache: the backbone runs on each
 #      device), compared within stated tolerances: every metric within 0.005 absolute, every image

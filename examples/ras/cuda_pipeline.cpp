@@ -13,10 +13,10 @@
 
 namespace ras_cli {
 
-void detector_to_cuda(ras::pipeline::Detector& det, const char* command) {
+void detector_to_cuda(ras::pipeline::Detector& det, const char* command, bool announce) {
   ras::require_cuda_device();
   ras::pipeline::use_device<ras::Cuda>(det);
-  std::fprintf(stderr, "ras %s: computing on %s\n", command, det.device_name().c_str());
+  if (announce) std::fprintf(stderr, "ras %s: computing on %s\n", command, det.device_name().c_str());
 }
 
 std::shared_ptr<ras::pipeline::BackboneCompute> backbone_on_cuda(ras::pipeline::AnyBackbone& backbone,
@@ -40,7 +40,7 @@ namespace {
 }
 }  // namespace
 
-void detector_to_cuda(ras::pipeline::Detector&, const char* command) { no_cuda(command); }
+void detector_to_cuda(ras::pipeline::Detector&, const char* command, bool) { no_cuda(command); }
 
 std::shared_ptr<ras::pipeline::BackboneCompute> backbone_on_cuda(ras::pipeline::AnyBackbone&, const char* command) {
   no_cuda(command);

@@ -16,9 +16,10 @@ class Detector;
 
 namespace ras_cli {
 
-// Copies the detector's backbone and RAS model to the GPU: features (batched, the next images
-// decoded on host threads meanwhile), maps and scores run there. Says so on stderr, naming `command`.
-void detector_to_cuda(ras::pipeline::Detector& det, const char* command);
+// Copies the detector's backbone and RAS model (its current weights) to the GPU: features (batched,
+// the next images decoded on host threads meanwhile), maps and scores run there. Says so on stderr,
+// naming `command`, when `announce`.
+void detector_to_cuda(ras::pipeline::Detector& det, const char* command, bool announce = true);
 
 // A copy of the backbone on the GPU (`ras features`: neck and taps), for FeatureExtractor::set_compute.
 std::shared_ptr<ras::pipeline::BackboneCompute> backbone_on_cuda(ras::pipeline::AnyBackbone& backbone,
