@@ -3,12 +3,16 @@
 // random inputs on Reference and on Cuda (inputs copied with to<>), outputs compared with the
 // per-kernel tolerances written below; a kernel of AllKernels without a case here fails the test.
 // Then the whole RAS model (forward with jitter, MSE loss, backward, clip_grad_norm, one AdamW
-// step, anomaly maps and scores) and the MobileNetV2 backbone + neck run on Cuda against Cpu.
+// step, anomaly maps and scores) and the MobileNetV2 backbone + neck run on Cuda against Cpu, and
+// the Detector moved to the GPU (pipeline/device_compute.hpp: the `ras score|eval|features --device
+// cuda` path) against the Cpu detector: features, maps, box-filter scores, original-size maps.
 //
 // Exit codes: 0 all passed, 1 a failure, 77 "skipped: no CUDA device found" (ctest SKIP_RETURN_CODE).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
@@ -32,6 +36,7 @@
 #include "ras/model/ras_model.hpp"
 #include "ras/model/scoring.hpp"
 #include "ras/nn/optim.hpp"
+#include "ras/pipeline/device_compute.hpp"
 #include "ras/testing/synthetic_weights.hpp"
 #include "ras/cuda.cuh"
 
@@ -655,6 +660,73 @@ void model_cases() {
   }
 }
 
+// An RGB test pattern of h x w pixels.
+ras::io::Image pattern(Index h, Index w, int seed) {
+  ras::io::Image img(h, w, 3);
+  for (Index y = 0; y < h; ++y)
+    for (Index x = 0; x < w; ++x)
+      for (int c = 0; c < 3; ++c)
+        img.pixels[static_cast<std::size_t>((y * w + x) * 3 + c)] =
+            static_cast<std::uint8_t>((x * (3 + c) + y * (5 + seed) + 40 * c * seed + ((x / 16 + y / 16) % 2) * 60) % 256);
+  return img;
+}
+
+// The same detector (MobileNetV2 with synthetic weights, a small RAS model on its 168 channels)
+// on the Cpu and moved to the GPU with use_device<Cuda>.
+void detector_cases() {
+  const auto weights = std::filesystem::temp_directory_path() / "ras_cuda_parity_weights.bin";
+  std::ofstream(weights) << "synthetic weights";  // hashed into the feature cache id only
+  auto make = [&] {
+    ras::nn::MobileNetV2<float> net;
+    ras::testing::init_synthetic<float>(net);
+    ras::nn::RasConfig cfg;
+    cfg.channels = 168;
+    cfg.hidden = 64, cfg.heads = 4, cfg.ffn = 128;
+    cfg.encoder_layers = 1, cfg.decoder_layers = 2;
+    cfg.neighbor_h = cfg.neighbor_w = 3;
+    return ras::pipeline::Detector(ras::nn::RasReconstruction<float>(cfg, 5),
+                                   std::make_unique<ras::pipeline::AnyBackbone>(std::move(net)), "mobilenet_v2", weights);
+  };
+  auto cpu = make();
+  auto gpu = make();
+  ras::pipeline::use_device<Gpu>(gpu, /*batch=*/2, /*chunk=*/2);
+  std::printf("detector on %s\n", gpu.device_name().c_str());
+  const Index N = 3;
+  auto feats = ras::Tensor<float, 4>::uninitialized({N, 168, 14, 14});
+  for (Index i = 0; i < N; ++i) {
+    const auto img = pattern(i == 1 ? 200 : 224, i == 2 ? 250 : 224, int(i));
+    const auto a = cpu.extractor().features(img);
+    const auto b = gpu.extractor().features(img);
+    compare("detector", "features of image " + std::to_string(i) + " (cuda vs cpu)", a.data(), b.data(), a.numel(),
+            1e-3, 1e-3);
+    feats.set_rows(i, a.reshaped<4>({1, 168, 14, 14}));
+    ras::TensorView<const std::uint8_t, 3> rgb(img.pixels.data(), {img.height, img.width, 3});
+    const auto sa = cpu.score(rgb, /*original_size=*/true);
+    const auto sb = gpu.score(rgb, true);
+    compare("detector", "score of image " + std::to_string(i), &sa.score, &sb.score, 1, 1e-2, 1e-3);
+    if (sa.map.shape() != sb.map.shape()) {
+      ++checks, ++failures;
+      std::printf("FAIL detector: original-size map shapes differ\n");
+    } else {
+      compare("detector", "original-size map of image " + std::to_string(i), sa.map.data(), sb.map.data(),
+              sa.map.numel(), 1e-2, 1e-3);
+    }
+  }
+  const auto mc = cpu.maps_and_scores(feats);
+  const auto mg = gpu.maps_and_scores(feats);
+  compare("detector", "224x224 maps of 3 images (cuda vs cpu)", mc.maps.data(), mg.maps.data(), mc.maps.numel(), 1e-2,
+          1e-3);
+  if (mc.scores.size() != mg.scores.size()) {
+    ++checks, ++failures;
+    std::printf("FAIL detector: %zu scores on cuda, %zu on cpu\n", mg.scores.size(), mc.scores.size());
+  } else {
+    compare("detector", "box-filter image scores", mc.scores.data(), mg.scores.data(), Index(mc.scores.size()), 1e-2,
+            1e-3);
+  }
+  std::error_code ec;
+  std::filesystem::remove(weights, ec);
+}
+
 }  // namespace
 
 int main() {
@@ -678,6 +750,7 @@ int main() {
         std::printf("FAIL coverage: kernel '%s' of AllKernels has no Cuda parity case\n", std::string(name).c_str());
       }
     model_cases();
+    detector_cases();
   } catch (const std::exception& e) {
     std::printf("FAIL exception: %s\n", e.what());
     return 1;

@@ -7,6 +7,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "cuda_pipeline.hpp"
 #include "device.hpp"
 #include "ras/io/npy.hpp"
 #include "imagenet_classes.hpp"
@@ -60,18 +61,20 @@ int cmd_features(int argc, char** argv) {
           threads_option(), device_option()});
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
-  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("features");
+  const DeviceChoice device = select_device(a);
   apply_threads(a);
   const auto images = expand_images(a.positional());
   const std::string name = a.get("backbone"), out = a.required("out");
   auto net = ras::pipeline::load_backbone(name, a.required("weights"));
   ras::pipeline::FeatureExtractor extractor(*net, name);
+  if (device == DeviceChoice::cuda) extractor.set_compute(backbone_on_cuda(*net, "features"));
   auto neck = extractor.features(images, images.size() > 1 ? "features" : "");
   std::vector<ras::Tensor<float, 4>> levels;
   if (a.has("taps")) {
     ras::train::ProgressBar bar("taps", static_cast<long>(images.size()), "img");
     for (std::size_t i = 0; i < images.size(); ++i) {
-      auto taps = net->features(extractor.input(images[i]));
+      auto taps = extractor.compute() ? extractor.compute()->taps(extractor.input(images[i]).tensor())
+                                      : net->features(extractor.input(images[i]));
       if (levels.empty())
         for (auto& t : taps)
           levels.push_back(ras::Tensor<float, 4>::uninitialized({ras::Index(images.size()), t.dim(1), t.dim(2), t.dim(3)}));

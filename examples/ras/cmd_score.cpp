@@ -5,6 +5,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "cuda_pipeline.hpp"
 #include "html_report.hpp"
 #include "device.hpp"
 #include "report.hpp"
@@ -43,12 +44,16 @@ int cmd_score(int argc, char** argv) {
   Args a("score", "--model RUN [--threshold T] [--maps DIR] [--raw-maps DIR] IMAGE...", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
-  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("score");
+  const DeviceChoice device = select_device(a);
   apply_threads(a);
   const auto images = expand_images(a.positional());
   const std::string scale = a.get("scale");
   RAS_CHECK(scale == "call" || scale == "calibrated", "ras score: --scale must be call or calibrated, got ", scale);
   auto det = load_detector(a);
+  if (device == DeviceChoice::cuda) {
+    detector_to_cuda(det, "score");
+    det.extractor().features(images);  // batched on the GPU while host threads decode; kept for the loop below
+  }
   const auto& cal = det.calibration();
   RAS_CHECK(scale == "call" || cal, "ras score: --scale calibrated but ", a.get("model"),
             " has no calibration; run ras calibrate first");
@@ -111,9 +116,10 @@ int cmd_eval(int argc, char** argv) {
   Args a("eval", "--model RUN --data DIR [--data DIR...] [--json FILE]", opts);
   a.parse(argc, argv, 2);
   if (a.help()) return std::printf("%s", a.usage().c_str()), 0;
-  if (select_device(a) == DeviceChoice::cuda) cuda_not_supported_yet("eval");
+  const DeviceChoice device = select_device(a);
   apply_threads(a);
   auto det = load_detector(a);
+  if (device == DeviceChoice::cuda) detector_to_cuda(det, "eval");
   ras::data::DatasetOptions dopt;
   dopt.layout = ras::data::parse_layout(a.get("layout"));
   dopt.missing_mask = ras::data::MissingMask::Warn;

@@ -2,7 +2,8 @@
 // Features of the training images are computed once (cached), then RAS trains on them with the
 // reference's optimisation (AdamW 7e-4, wd 1e-4, batch 64, clip 0.1, seed 333). The run folder
 // gets checkpoint.safetensors (every epoch, atomic; --resume continues it), model.safetensors (the
-// selected weights), train_log.csv, metrics.json/.md, heatmaps/ and report.html.
+// selected weights), train_log.csv, metrics.json/.md, heatmaps/ and report.html. With --device cuda
+// the backbone (features), the training and the evaluations run on the GPU.
 #include <atomic>
 #include <chrono>
 #include <csignal>
@@ -14,6 +15,7 @@
 
 #include "commands.hpp"
 #include "common.hpp"
+#include "cuda_pipeline.hpp"
 #include "device.hpp"
 #include "html_report.hpp"
 #include "report.hpp"
@@ -167,6 +169,8 @@ int cmd_train(int argc, char** argv) {
   cfg.channels = net->neck_channels();
   ras::pipeline::Detector det(ras::nn::RasReconstruction<float>(cfg, static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX))),
                               std::move(net), backbone, weights, cache);
+  // --device cuda: the training features come from a GPU copy of the backbone too (the cache is shared).
+  if (device == DeviceChoice::cuda) det.extractor().set_compute(backbone_on_cuda(det.backbone(), "train"));
   auto features = det.extractor().features(train_images, "features train");
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
               det.extractor().computed(), det.extractor().cache_hits());
@@ -177,7 +181,8 @@ int cmd_train(int argc, char** argv) {
   double best = -1;
   int best_epoch = 0;
   // Training runs on `model`: the detector's own (cpu) or a copy on the GPU (cuda), whose weights
-  // sync() brings back into the detector for evaluation and saving. Features stay on the host.
+  // sync() brings back into the detector for saving and, copied to the GPU again, for evaluation.
+  // The training features stay on the host.
   struct TrainEnd {
     int epoch;
     long step_in_epoch;
@@ -226,7 +231,10 @@ int cmd_train(int argc, char** argv) {
     std::printf("training on %s\n", ras::cuda_device_name().c_str());
     ras::nn::RasReconstruction<float, ras::Cuda> gpu_model(cfg, static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX)));
     ras::nn::copy_module_state<float, ras::Cpu, ras::Cuda>(det.model(), gpu_model);
-    end = train_on(gpu_model, [&] { ras::nn::copy_module_state<float, ras::Cuda, ras::Cpu>(gpu_model, det.model()); });
+    end = train_on(gpu_model, [&] {
+      ras::nn::copy_module_state<float, ras::Cuda, ras::Cpu>(gpu_model, det.model());
+      detector_to_cuda(det, "train", /*announce=*/false);  // evaluations on the GPU, with these weights
+    });
 #else
     ::ras::detail::throw_error("ras train: this ras was built without the CUDA trainer (cmd_train.cpp must be "
                                "compiled by nvcc in a RAS_WITH_CUDA build)");
@@ -259,6 +267,7 @@ int cmd_train(int argc, char** argv) {
       det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
     }
     det = ras::pipeline::Detector::load({run / "model_best_on_test.safetensors", "", "", cache});
+    if (device == DeviceChoice::cuda) detector_to_cuda(det, "train", /*announce=*/false);
     protocol = "BEST-ON-TEST epoch " + std::to_string(best_epoch) +
                " (selected on the test set, as the reference does: optimistic)";
   }

@@ -35,14 +35,4 @@ inline DeviceChoice select_device(const Args& a) {
 #endif
 }
 
-// For the commands whose pipeline is not on the GPU yet: one line and exit status 1 (never a silent
-// CPU run when cuda was asked for).
-inline void cuda_not_supported_yet(const char* command) {
-  std::fprintf(stderr,
-               "ras: %s --device cuda is not supported yet (only `ras train` trains on the GPU; "
-               "scoring and features run with --device cpu)\n",
-               command);
-  std::exit(1);
-}
-
 }  // namespace ras_cli

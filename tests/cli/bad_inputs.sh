@@ -232,6 +232,31 @@ else
   echo "FAIL NaN feature cache: rc $rc"; printf '%s\n' "$out" | tail -3; fails=$((fails + 1))
 fi
 
+# ---- --device cuda where it cannot run: exit 1 and exactly one line ("CUDA was not compiled in" in
+# a CPU-only build, "no CUDA device found" in a CUDA build without a GPU); skipped where a GPU is.
+# expect_no_cuda NAME CMD...
+expect_no_cuda() {
+  local name=$1; shift
+  cases=$((cases + 1))
+  local out rc
+  out=$(timeout 120 "$@" --device cuda 2>&1 < /dev/null); rc=$?
+  if [ $rc -eq 1 ] && [ "$(printf '%s\n' "$out" | wc -l)" -eq 1 ] &&
+     printf '%s\n' "$out" | grep -qE '^ras: (CUDA was not compiled in|no CUDA device found)'; then
+    echo "ok   $name --device cuda: $out"
+  else
+    echo "FAIL $name --device cuda: exit code $rc, expected 1 and one line"; printf '%s\n' "$out" | tail -5
+    fails=$((fails + 1))
+  fi
+}
+if command -v nvidia-smi > /dev/null && nvidia-smi -L > /dev/null 2>&1; then
+  echo "skip --device cuda checks: this machine has a GPU"
+else
+  expect_no_cuda features "$ras" features --weights "$weights" --out cuda.npy "$img"
+  expect_no_cuda score "$ras" score --model run "$img"
+  expect_no_cuda eval "$ras" eval --model run --data data/parts
+  expect_no_cuda train "$ras" train --data data/parts "${tiny[@]}" --epochs 1 --out cudarun
+fi
+
 # ---- SIGINT / SIGTERM during training, then --resume == uninterrupted ---------------------------
 long=(--data data/parts --weights "$weights" --threads 1 --heatmaps 0 --epochs 4 --batch 2 --checkpoint-every 1 --cache cache)
 timeout 600 "$ras" train "${long[@]}" --out full > full.log 2>&1 || { echo "FAIL uninterrupted run"; tail -5 full.log; fails=$((fails + 1)); }

@@ -4,6 +4,8 @@
 // content hash of its weights and the classes trained on. Also loads an official RAS checkpoint
 // converted by tools/convert_checkpoint.py ("reconstruction.*" and "backbone.*" keys, no metadata).
 // Loading validates the calibration metadata of `ras calibrate` (pipeline/calibration.hpp) when present.
+// Computes on the Cpu, or on another device after set_compute (pipeline/device_compute.hpp:
+// use_device<Cuda>(detector)); inputs and outputs stay host tensors either way.
 #pragma once
 
 #include <cmath>
@@ -21,6 +23,7 @@
 #include "ras/model/scoring.hpp"
 #include "ras/model/ras_model.hpp"
 #include "ras/pipeline/calibration.hpp"
+#include "ras/pipeline/compute.hpp"
 #include "ras/pipeline/features.hpp"
 
 namespace ras::pipeline {
@@ -120,47 +123,64 @@ class Detector {
   }
 
   nn::RasReconstruction<float>& model() { return model_; }
+  AnyBackbone& backbone() { return *backbone_; }
   FeatureExtractor& extractor() { return *extractor_; }
   const std::string& backbone_name() const { return backbone_name_; }
   // The threshold and normalisation stored by `ras calibrate` (std::nullopt when the model has none).
   const std::optional<Calibration>& calibration() const { return calibration_; }
   Index image_size() const { return extractor_->image_size(); }
 
-  // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default), images in
-  // fixed chunks of `chunk` spread over Cpu::num_threads() workers with single-threaded kernels
-  // (model::anomaly_maps): the maps do not depend on the thread count.
+  // From now on the backbone runs through `backbone` and the maps and scores through `model` (copies
+  // on another device, pipeline/device_compute.hpp); nullptrs: back to the Cpu. The copies hold the
+  // weights as they were when made: changing model() afterwards does not reach them.
+  void set_compute(std::shared_ptr<BackboneCompute> backbone, std::shared_ptr<ModelCompute> model) {
+    extractor_->set_compute(std::move(backbone));
+    model_compute_ = std::move(model);
+  }
+  // "cpu", or the device of set_compute ("cuda (NVIDIA H200)").
+  std::string device_name() const { return model_compute_ ? model_compute_->device_name() : std::string("cpu"); }
+
+  // features: (N, C, h, w) -> anomaly maps (N, 1, size, size) (size = 224 by default). On the Cpu:
+  // images in fixed chunks of `chunk` spread over Cpu::num_threads() workers with single-threaded
+  // kernels (model::anomaly_maps): the maps do not depend on the thread count.
   Tensor<float, 4> maps_from_features(const Tensor<float, 4>& features, Index size = 0, Index chunk = 4) {
     if (size <= 0) size = image_size();
-    model_.set_training(false);
-    auto maps = model::anomaly_maps(model_, features, size, size, chunk);
-    const Index bad = kernels::count_non_finite<float>(maps.numel(), maps.data());
-    RAS_CHECK(bad == 0, "Detector: the anomaly maps hold ", bad, " non-finite values; expected finite maps "
-              "(non-finite features or weights?): refusing to score them");
-    return std::move(maps).release();
+    Tensor<float, 4> maps;
+    if (model_compute_) {
+      maps = model_compute_->maps(features, size, size);
+    } else {
+      model_.set_training(false);
+      maps = model::anomaly_maps(model_, features, size, size, chunk).release();
+    }
+    check_finite(maps);
+    return maps;
+  }
+
+  // features: (N, C, h, w) -> maps (N, 1, size, size) and the N image scores (max of the kernel x
+  // kernel box filter): the box filter runs where the maps were made.
+  MapsAndScores maps_and_scores(const Tensor<float, 4>& features, Index size = 0, Index kernel = 16) {
+    if (size <= 0) size = image_size();
+    MapsAndScores r;
+    if (model_compute_) {
+      r = model_compute_->maps_and_scores(features, size, kernel);
+      check_finite(r.maps);
+    } else {
+      r.maps = maps_from_features(features, size);
+      r.scores = model::image_scores(r.maps, kernel);
+    }
+    return r;
   }
 
   // One image -> score and 224x224 map (original_size: the map upsampled to the image's own size).
   ScoredImage score(const std::filesystem::path& image, bool original_size = false) {
     auto f = extractor_->features(image);
     auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
-    ScoredImage r;
-    Tensor<float, 4> map224;
-    try {
-      map224 = maps_from_features(feats);
-    } catch (const Error& e) {
-      throw Error("image '" + image.string() + "': " + e.what());
-    }
-    r.score = model::image_scores(map224)[0];
+    Index h = 0, w = 0;
     if (original_size) {
-      auto img = io::load_image(image.string());
-      autograd::InferenceMode no_tape;
-      auto rec = model_(feats);
-      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
-      r.map = std::move(up).release().reshape<2>({img.height, img.width});
-    } else {
-      r.map = std::move(map224).reshape<2>({image_size(), image_size()});
+      const auto img = io::load_image(image.string());
+      h = img.height, w = img.width;
     }
-    return r;
+    return score_features(feats, "image '" + image.string() + "': ", original_size, h, w);
   }
 
   // An RGB image in memory: rgb (H, W, 3) uint8, row-major -> score and map (224 x 224, or H x W
@@ -172,21 +192,42 @@ class Detector {
     std::copy(rgb.data(), rgb.data() + rgb.numel(), img.pixels.begin());
     auto f = extractor_->features(img);
     auto feats = std::move(f).reshape<4>({1, f.dim(0), f.dim(1), f.dim(2)});
+    return score_features(feats, "", original_size, img.height, img.width);
+  }
+
+ private:
+  static void check_finite(const Tensor<float, 4>& maps) {
+    const Index bad = kernels::count_non_finite<float>(maps.numel(), maps.data());
+    RAS_CHECK(bad == 0, "Detector: the anomaly maps hold ", bad, " non-finite values; expected finite maps "
+              "(non-finite features or weights?): refusing to score them");
+  }
+
+  // feats: (1, C, h, w) -> the score and the map (size x size, or h x w when original_size);
+  // `where` prefixes the message of a failure (names the image).
+  ScoredImage score_features(const Tensor<float, 4>& feats, const std::string& where, bool original_size, Index h,
+                             Index w) {
+    MapsAndScores m;
+    try {
+      m = maps_and_scores(feats);
+    } catch (const Error& e) {
+      if (where.empty()) throw;
+      throw Error(where + e.what());
+    }
     ScoredImage r;
-    auto map224 = maps_from_features(feats);
-    r.score = model::image_scores(map224)[0];
-    if (original_size) {
+    r.score = m.scores[0];
+    if (!original_size) {
+      r.map = std::move(m.maps).reshape<2>({image_size(), image_size()});
+    } else if (model_compute_) {
+      r.map = model_compute_->maps(feats, h, w).reshape<2>({h, w});
+    } else {
       autograd::InferenceMode no_tape;
       auto rec = model_(feats);
-      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), img.height, img.width);
-      r.map = std::move(up).release().reshape<2>({img.height, img.width});
-    } else {
-      r.map = std::move(map224).reshape<2>({image_size(), image_size()});
+      auto up = model::upsample_map(model::anomaly_map_grid(rec.value(), feats), h, w);
+      r.map = std::move(up).release().reshape<2>({h, w});
     }
     return r;
   }
 
- private:
   static std::string first_backbone_key(const io::SafetensorsFile& st) {
     for (const auto& k : st.keys())
       if (k.rfind("backbone.", 0) == 0) return k;
@@ -198,6 +239,7 @@ class Detector {
   std::string backbone_name_;
   std::filesystem::path weights_;
   std::unique_ptr<FeatureExtractor> extractor_;
+  std::shared_ptr<ModelCompute> model_compute_;
   std::optional<Calibration> calibration_;
 };
 

@@ -39,9 +39,9 @@ inline ClassScores score_class(Detector& det, const data::ClassDataset& ds, bool
   for (const auto& s : ds.test) out.paths.push_back(s.path);
   auto feats = det.extractor().features(out.paths, progress ? "features " + ds.class_name + " test" : "");
   const Index size = det.image_size(), N = feats.dim(0);
-  auto maps = det.maps_from_features(feats);
-  out.scores = model::image_scores(maps);
-  out.maps = std::move(maps).reshape<3>({N, size, size});
+  auto ms = det.maps_and_scores(feats);
+  out.scores = std::move(ms.scores);
+  out.maps = std::move(ms.maps).reshape<3>({N, size, size});
   out.masks = Tensor<std::uint8_t, 3>({N, size, size});
   for (Index i = 0; i < N; ++i) {
     const auto& s = ds.test[static_cast<std::size_t>(i)];
