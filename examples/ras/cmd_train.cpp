@@ -16,7 +16,9 @@
 #include "common.hpp"
 #include "device.hpp"
 #include "html_report.hpp"
+#include "mpi_world.hpp"
 #include "report.hpp"
+#include "ras/pipeline/sharded.hpp"
 #include "ras/train/trainer.hpp"
 #if defined(RAS_WITH_CUDA) && defined(__CUDACC__)
 #include "ras/cuda.cuh"  // the Cuda kernels: this file is compiled by nvcc in a RAS_WITH_CUDA build
@@ -44,9 +46,11 @@ void install_stop_handlers() {
   sa.sa_flags = SA_RESETHAND | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  // over several ranks SIGTERM is mpirun ending the job (mpi_world.hpp); SIGUSR1, which mpirun
+  // passes on to every rank, asks for the stop instead
+  sigaction(ras::dist::distributed(world()) ? SIGUSR1 : SIGTERM, &sa, nullptr);
 }
-const char* stop_signal_name() { return g_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+const char* stop_signal_name() { return g_signal == SIGTERM ? "SIGTERM" : g_signal == SIGUSR1 ? "SIGUSR1" : "SIGINT"; }
 
 std::string csv_log(const std::vector<ras::train::EpochStats>& history,
                     const std::map<int, std::pair<double, double>>& evals) {
@@ -167,7 +171,8 @@ int cmd_train(int argc, char** argv) {
   cfg.channels = net->neck_channels();
   ras::pipeline::Detector det(ras::nn::RasReconstruction<float>(cfg, static_cast<std::uint64_t>(a.integer("seed", 0, LONG_MAX))),
                               std::move(net), backbone, weights, cache);
-  auto features = det.extractor().features(train_images, "features train");
+  // over several ranks: each computes a block of the images, every rank gets them all
+  auto features = ras::pipeline::sharded_features(det.extractor(), train_images, "features train", world());
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
               det.extractor().computed(), det.extractor().cache_hits());
 
@@ -207,10 +212,11 @@ int cmd_train(int argc, char** argv) {
         const double key = (mean.image_auroc + mean.pixel_auroc) / 2;
         if (select == "best-on-test" && key > best) {
           best = key, best_epoch = s.epoch;
-          det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
+          if (is_root())
+            det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
         }
       }
-      write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
+      if (is_root()) write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
     };
     trainer.run();
     sync();
@@ -218,6 +224,7 @@ int cmd_train(int argc, char** argv) {
             trainer.stop_requested()};
   };
   topt.stop = &g_stop;
+  topt.comm = world();  // data-parallel over the ranks of mpirun (null: this process alone)
   TrainEnd end{};
   if (device == DeviceChoice::cpu) {
     end = train_on(det.model(), [] {});
@@ -240,9 +247,12 @@ int cmd_train(int argc, char** argv) {
     return 1;
   }
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(end.epoch)},
-                                       {"selection", "last epoch"}});
-  if (g_stop.load()) {
+  if (is_root())
+    det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(end.epoch)},
+                                         {"selection", "last epoch"}});
+  bool stop_now = g_stop.load();
+  if (ras::dist::distributed(world())) stop_now = world()->any(stop_now);  // the same path on every rank
+  if (stop_now) {
     std::fprintf(stderr, "ras train: stopped by %s after training: %s written, the evaluation was skipped "
                  "(run ras eval --model %s)\n", stop_signal_name(), (run / "model.safetensors").string().c_str(),
                  run.string().c_str());
@@ -256,8 +266,9 @@ int cmd_train(int argc, char** argv) {
     const auto mean = ras::pipeline::mean_metrics(final_eval.metrics);
     if ((mean.image_auroc + mean.pixel_auroc) / 2 > best) {
       best_epoch = end.epoch;
-      det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
+      if (is_root()) det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
     }
+    if (world()) world()->barrier();  // rank 0 has written the file every rank loads now
     det = ras::pipeline::Detector::load({run / "model_best_on_test.safetensors", "", "", cache});
     protocol = "BEST-ON-TEST epoch " + std::to_string(best_epoch) +
                " (selected on the test set, as the reference does: optimistic)";
@@ -270,7 +281,7 @@ int cmd_train(int argc, char** argv) {
   const std::string title = "RAS test metrics, model selection: " + protocol;
   evaluate_and_report(det, sets, title, run / "metrics.json", run / "metrics.md", run / "heatmaps",
                       heatmaps, info, report.hook());
-  report.write(run / "report.html", title, info, run / "train_log.csv");
+  if (is_root()) report.write(run / "report.html", title, info, run / "train_log.csv");
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::printf("model: %s\nwall time: %.1f s (training incl. features %.1f s)\n", (run / "model.safetensors").string().c_str(),
               total, train_seconds);
