@@ -240,6 +240,8 @@ int cmd_train(int argc, char** argv) {
 #endif
   }
   if (end.stopped) {
+    if (world()) world()->barrier();  // rank 0 has written the checkpoint before any rank exits
+    if (!is_root()) return 1;
     std::fflush(stdout);
     std::fprintf(stderr, "ras train: stopped by %s at epoch %d, step %ld of %lld; checkpoint written to %s; "
                  "continue with the same options and --resume\n", stop_signal_name(), end.epoch + 1,
@@ -253,6 +255,8 @@ int cmd_train(int argc, char** argv) {
   bool stop_now = g_stop.load();
   if (ras::dist::distributed(world())) stop_now = world()->any(stop_now);  // the same path on every rank
   if (stop_now) {
+    if (world()) world()->barrier();  // rank 0 has written the model before any rank exits
+    if (!is_root()) return 1;
     std::fprintf(stderr, "ras train: stopped by %s after training: %s written, the evaluation was skipped "
                  "(run ras eval --model %s)\n", stop_signal_name(), (run / "model.safetensors").string().c_str(),
                  run.string().c_str());

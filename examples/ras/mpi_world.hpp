@@ -93,6 +93,8 @@ inline void mpi_finish() {
   if (world()) {
     mpi_detail::world_ptr().reset();
     MPI_Finalize();
+    // the work is done: when mpirun ends this process now (another rank exited non-zero first), quietly
+    std::signal(SIGTERM, SIG_DFL);
   }
 #endif
 }
