@@ -17,6 +17,9 @@
 //    weighted by n_m / B (backward is seeded with that weight), so the gradient is the batch mean's.
 //  * The feature jitter comes as per-sample seeds (nn::FeatureJitter), so a sample's noise does not
 //    depend on which micro-batch it lands in.
+//  * Data-parallel training over processes runs a contiguous range of the micro-batches on each rank
+//    (forward_backward_range), keeping their gradients apart where the sum over ranks needs them
+//    (ras/dist/ordered_sum.hpp continues the same ordered sum across ranks).
 #pragma once
 
 #include <atomic>
