@@ -173,8 +173,9 @@ int cmd_train(int argc, char** argv) {
                               std::move(net), backbone, weights, cache);
   // over several ranks: each computes a block of the images, every rank gets them all
   auto features = ras::pipeline::sharded_features(det.extractor(), train_images, "features train", world());
+  const long computed = sum_over_ranks(det.extractor().computed()), hits = sum_over_ranks(det.extractor().cache_hits());
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
-              det.extractor().computed(), det.extractor().cache_hits());
+              computed, hits);
 
   std::map<std::string, std::string> info = {{"backbone", backbone}, {"classes", class_list},
                                              {"epochs", std::to_string(topt.epochs)}};

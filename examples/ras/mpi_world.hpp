@@ -15,6 +15,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "ras/dist/communicator.hpp"
 #ifdef RAS_WITH_MPI
@@ -48,6 +49,16 @@ inline bool is_root() { return world() == nullptr || world()->root(); }
 inline std::string rank_prefix() {
   if (!ras::dist::distributed(world())) return "";
   return "rank " + std::to_string(world()->rank()) + " of " + std::to_string(world()->size()) + ": ";
+}
+
+// The sum of `v` over all ranks (v itself for one process), on every rank.
+inline long sum_over_ranks(long v) {
+  if (!ras::dist::distributed(world())) return v;
+  std::vector<long> all(static_cast<std::size_t>(world()->size()));
+  world()->allgatherv(&v, all.data(), std::vector<std::size_t>(all.size(), sizeof(long)));
+  long sum = 0;
+  for (long x : all) sum += x;
+  return sum;
 }
 
 // Started by an MPI launcher: Open MPI (OMPI_COMM_WORLD_SIZE), PMIx (PMIX_RANK) or PMI/PMI2
