@@ -8,7 +8,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 jobs=${RAS_JOBS:-$(nproc)}
-cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRAS_BUILD_TESTS=ON -DRAS_BUILD_EXAMPLES=ON -DRAS_BUILD_BENCHMARKS=ON
+# RAS_WITH_MPI: the MPI layer is built into the same ras (it behaves as a plain build unless started by
+# mpirun) and tested by the cli_mpi entry (tests/cli/mpi.sh, mpirun -np 2 on loopback)
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DRAS_BUILD_TESTS=ON -DRAS_BUILD_EXAMPLES=ON -DRAS_BUILD_BENCHMARKS=ON \
+  -DRAS_WITH_MPI=ON
 cmake --build build -j "$jobs"
 ctest --test-dir build --output-on-failure -j "$jobs"
 # The CUDA device, compile-only (sm_80 and sm_90) wherever the toolkit is installed, so the CUDA path

@@ -11,7 +11,8 @@
 #include "device.hpp"
 #include "ras/io/npy.hpp"
 #include "imagenet_classes.hpp"
-#include "ras/pipeline/features.hpp"
+#include "mpi_world.hpp"
+#include "ras/pipeline/sharded.hpp"
 
 namespace ras_cli {
 
@@ -68,7 +69,9 @@ int cmd_features(int argc, char** argv) {
   auto net = ras::pipeline::load_backbone(name, a.required("weights"));
   ras::pipeline::FeatureExtractor extractor(*net, name);
   if (device == DeviceChoice::cuda) extractor.set_compute(backbone_on_cuda(*net, "features"));
-  auto neck = extractor.features(images, images.size() > 1 ? "features" : "");
+  // over several ranks: sharded, rank 0 writes (the taps are computed there alone)
+  auto neck = ras::pipeline::sharded_features(extractor, images, images.size() > 1 ? "features" : "", world());
+  if (!is_root()) return 0;
   std::vector<ras::Tensor<float, 4>> levels;
   if (a.has("taps")) {
     ras::train::ProgressBar bar("taps", static_cast<long>(images.size()), "img");

@@ -141,7 +141,7 @@ int cmd_eval(int argc, char** argv) {
   evaluate_and_report(det, sets, title, a.get("json"), a.get("markdown"), a.get("heatmaps"),
                       static_cast<int>(a.integer("heatmaps-per-class", 0, 100000)), info,
                       a.has("report") ? report.hook() : ClassHook());
-  if (a.has("report")) report.write(a.get("report"), title, info, train_log_next_to(a.get("model")));
+  if (a.has("report") && is_root()) report.write(a.get("report"), title, info, train_log_next_to(a.get("model")));
   return 0;
 }
 

@@ -18,7 +18,9 @@
 #include "cuda_pipeline.hpp"
 #include "device.hpp"
 #include "html_report.hpp"
+#include "mpi_world.hpp"
 #include "report.hpp"
+#include "ras/pipeline/sharded.hpp"
 #include "ras/train/trainer.hpp"
 #if defined(RAS_WITH_CUDA) && defined(__CUDACC__)
 #include "ras/cuda.cuh"  // the Cuda kernels: this file is compiled by nvcc in a RAS_WITH_CUDA build
@@ -46,9 +48,11 @@ void install_stop_handlers() {
   sa.sa_flags = SA_RESETHAND | SA_RESTART;
   sigemptyset(&sa.sa_mask);
   sigaction(SIGINT, &sa, nullptr);
-  sigaction(SIGTERM, &sa, nullptr);
+  // over several ranks SIGTERM is mpirun ending the job (mpi_world.hpp); SIGUSR1, which mpirun
+  // passes on to every rank, asks for the stop instead
+  sigaction(ras::dist::distributed(world()) ? SIGUSR1 : SIGTERM, &sa, nullptr);
 }
-const char* stop_signal_name() { return g_signal == SIGTERM ? "SIGTERM" : "SIGINT"; }
+const char* stop_signal_name() { return g_signal == SIGTERM ? "SIGTERM" : g_signal == SIGUSR1 ? "SIGUSR1" : "SIGINT"; }
 
 std::string csv_log(const std::vector<ras::train::EpochStats>& history,
                     const std::map<int, std::pair<double, double>>& evals) {
@@ -171,9 +175,11 @@ int cmd_train(int argc, char** argv) {
                               std::move(net), backbone, weights, cache);
   // --device cuda: the training features come from a GPU copy of the backbone too (the cache is shared).
   if (device == DeviceChoice::cuda) det.extractor().set_compute(backbone_on_cuda(det.backbone(), "train"));
-  auto features = det.extractor().features(train_images, "features train");
+  // over several ranks: each computes a block of the images, every rank gets them all
+  auto features = ras::pipeline::sharded_features(det.extractor(), train_images, "features train", world());
+  const long computed = sum_over_ranks(det.extractor().computed()), hits = sum_over_ranks(det.extractor().cache_hits());
   std::printf("training features %s (computed %ld, from cache %ld)\n", ras::shape_string(features.shape()).c_str(),
-              det.extractor().computed(), det.extractor().cache_hits());
+              computed, hits);
 
   std::map<std::string, std::string> info = {{"backbone", backbone}, {"classes", class_list},
                                              {"epochs", std::to_string(topt.epochs)}};
@@ -212,10 +218,11 @@ int cmd_train(int argc, char** argv) {
         const double key = (mean.image_auroc + mean.pixel_auroc) / 2;
         if (select == "best-on-test" && key > best) {
           best = key, best_epoch = s.epoch;
-          det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
+          if (is_root())
+            det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(s.epoch)}});
         }
       }
-      write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
+      if (is_root()) write_text(run / "train_log.csv", csv_log(trainer.history(), evals));
     };
     trainer.run();
     sync();
@@ -223,6 +230,7 @@ int cmd_train(int argc, char** argv) {
             trainer.stop_requested()};
   };
   topt.stop = &g_stop;
+  topt.comm = world();  // data-parallel over the ranks of mpirun (null: this process alone)
   TrainEnd end{};
   if (device == DeviceChoice::cpu) {
     end = train_on(det.model(), [] {});
@@ -241,6 +249,8 @@ int cmd_train(int argc, char** argv) {
 #endif
   }
   if (end.stopped) {
+    if (world()) world()->barrier();  // rank 0 has written the checkpoint before any rank exits
+    if (!is_root()) return 1;
     std::fflush(stdout);
     std::fprintf(stderr, "ras train: stopped by %s at epoch %d, step %ld of %lld; checkpoint written to %s; "
                  "continue with the same options and --resume\n", stop_signal_name(), end.epoch + 1,
@@ -248,9 +258,14 @@ int cmd_train(int argc, char** argv) {
     return 1;
   }
   const double train_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
-  det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(end.epoch)},
-                                       {"selection", "last epoch"}});
-  if (g_stop.load()) {
+  if (is_root())
+    det.save(run / "model.safetensors", {{"classes", class_list}, {"train.epoch", std::to_string(end.epoch)},
+                                         {"selection", "last epoch"}});
+  bool stop_now = g_stop.load();
+  if (ras::dist::distributed(world())) stop_now = world()->any(stop_now);  // the same path on every rank
+  if (stop_now) {
+    if (world()) world()->barrier();  // rank 0 has written the model before any rank exits
+    if (!is_root()) return 1;
     std::fprintf(stderr, "ras train: stopped by %s after training: %s written, the evaluation was skipped "
                  "(run ras eval --model %s)\n", stop_signal_name(), (run / "model.safetensors").string().c_str(),
                  run.string().c_str());
@@ -264,8 +279,9 @@ int cmd_train(int argc, char** argv) {
     const auto mean = ras::pipeline::mean_metrics(final_eval.metrics);
     if ((mean.image_auroc + mean.pixel_auroc) / 2 > best) {
       best_epoch = end.epoch;
-      det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
+      if (is_root()) det.save(run / "model_best_on_test.safetensors", {{"classes", class_list}});
     }
+    if (world()) world()->barrier();  // rank 0 has written the file every rank loads now
     det = ras::pipeline::Detector::load({run / "model_best_on_test.safetensors", "", "", cache});
     if (device == DeviceChoice::cuda) detector_to_cuda(det, "train", /*announce=*/false);
     protocol = "BEST-ON-TEST epoch " + std::to_string(best_epoch) +
@@ -279,7 +295,7 @@ int cmd_train(int argc, char** argv) {
   const std::string title = "RAS test metrics, model selection: " + protocol;
   evaluate_and_report(det, sets, title, run / "metrics.json", run / "metrics.md", run / "heatmaps",
                       heatmaps, info, report.hook());
-  report.write(run / "report.html", title, info, run / "train_log.csv");
+  if (is_root()) report.write(run / "report.html", title, info, run / "train_log.csv");
   const double total = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_start).count();
   std::printf("model: %s\nwall time: %.1f s (training incl. features %.1f s)\n", (run / "model.safetensors").string().c_str(),
               total, train_seconds);

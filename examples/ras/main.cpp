@@ -9,6 +9,7 @@
 #include <string>
 
 #include "commands.hpp"
+#include "mpi_world.hpp"
 #include "ras/config.hpp"
 
 namespace {
@@ -27,7 +28,22 @@ void usage() {
 }
 }  // namespace
 
+namespace {
+int run(int argc, char** argv);
+bool g_failed = false;  // the command threw (on this rank)
+}
+
+// Under mpirun/srun (MPI builds): MPI around the command; an error on any rank ends the job.
 int main(int argc, char** argv) {
+  ras_cli::mpi_start(&argc, &argv);
+  const int rc = run(argc, argv);
+  if (g_failed) ras_cli::mpi_abort_job(rc);
+  ras_cli::mpi_finish();
+  return rc;
+}
+
+namespace {
+int run(int argc, char** argv) {
   if (argc < 2 || !std::strcmp(argv[1], "--help") || !std::strcmp(argv[1], "-h") || !std::strcmp(argv[1], "help")) {
     usage();
     return argc < 2 ? 2 : 0;
@@ -44,6 +60,14 @@ int main(int argc, char** argv) {
     }
     return rc;
   };
+  // train, features and eval run over the ranks; the other commands on rank 0 alone
+  if (ras::dist::distributed(ras_cli::world()) && cmd != "train" && cmd != "features" && cmd != "eval") {
+    if (!ras_cli::is_root()) return 0;
+    std::fprintf(stderr, "ras %s: runs on rank 0 only (train, features and eval use every rank)\n", cmd.c_str());
+  }
+  // "ras train", or "ras train: rank 1 of 2" with several ranks
+  std::string who = "ras " + cmd;
+  if (const std::string rank = ras_cli::rank_prefix(); !rank.empty()) who += ": " + rank.substr(0, rank.size() - 2);
   try {
     if (cmd == "classify") return finish(ras_cli::cmd_classify(argc, argv));
     if (cmd == "features") return finish(ras_cli::cmd_features(argc, argv));
@@ -59,6 +83,7 @@ int main(int argc, char** argv) {
     usage();
     return 2;
   } catch (const ras::Error& e) {
+    g_failed = true;
     // One line: multi-line messages (state_dict mismatch lists) are joined with "; ".
     std::string msg = e.what();
     for (std::size_t p; (p = msg.find('\n')) != std::string::npos;) {
@@ -66,16 +91,20 @@ int main(int argc, char** argv) {
       while (q < msg.size() && msg[q] == ' ') ++q;
       msg.replace(p, q - p, "; ");
     }
-    std::fprintf(stderr, "ras %s: error: %s\n", cmd.c_str(), msg.c_str());
+    std::fprintf(stderr, "%s: error: %s\n", who.c_str(), msg.c_str());
     return 1;
   } catch (const std::filesystem::filesystem_error& e) {
-    std::fprintf(stderr, "ras %s: error: %s\n", cmd.c_str(), e.what());  // names the path(s)
+    g_failed = true;
+    std::fprintf(stderr, "%s: error: %s\n", who.c_str(), e.what());  // names the path(s)
     return 1;
   } catch (const std::bad_alloc&) {
-    std::fprintf(stderr, "ras %s: error: out of memory\n", cmd.c_str());
+    g_failed = true;
+    std::fprintf(stderr, "%s: error: out of memory\n", who.c_str());
     return 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "ras %s: unexpected error: %s\n", cmd.c_str(), e.what());
+    g_failed = true;
+    std::fprintf(stderr, "%s: unexpected error: %s\n", who.c_str(), e.what());
     return 1;
   }
 }
+}  // namespace

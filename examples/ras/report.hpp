@@ -13,7 +13,9 @@
 
 #include "ras/eval/heatmap.hpp"
 #include "ras/io/image.hpp"
+#include "mpi_world.hpp"
 #include "ras/pipeline/evaluate.hpp"
+#include "ras/pipeline/sharded.hpp"
 
 namespace ras_cli {
 
@@ -68,6 +70,8 @@ using ClassHook = std::function<void(const ras::data::ClassDataset&, const ras::
                                      const ras::pipeline::ClassMetrics&)>;
 
 // Evaluates every class, prints the table, writes json/md (when paths are given) and heatmaps.
+// Over several ranks (mpi_world.hpp) the test images are sharded and rank 0 alone gets the scores,
+// computes the metrics and writes; the other ranks get an empty EvalOutput.
 inline EvalOutput evaluate_and_report(ras::pipeline::Detector& det, const std::vector<ras::data::ClassDataset>& sets,
                                       const std::string& title, const std::filesystem::path& json,
                                       const std::filesystem::path& markdown, const std::filesystem::path& heatmap_dir,
@@ -76,11 +80,13 @@ inline EvalOutput evaluate_and_report(ras::pipeline::Detector& det, const std::v
   EvalOutput out;
   int heatmaps = 0;
   for (const auto& ds : sets) {
-    auto cs = ras::pipeline::score_class(det, ds);
+    auto cs = ras::pipeline::sharded_score_class(det, ds, world());
+    if (!is_root()) continue;
     out.metrics.push_back(ras::pipeline::class_metrics(ds.class_name, cs));
     if (on_class) on_class(ds, cs, out.metrics.back());
     if (!heatmap_dir.empty()) heatmaps += write_heatmaps(heatmap_dir, ds, cs, heatmaps_per_class);
   }
+  if (!is_root()) return out;
   out.table = ras::pipeline::metrics_table(out.metrics);
   std::printf("\n%s\n%s", title.c_str(), out.table.c_str());
   if (!json.empty()) write_text(json, ras::pipeline::metrics_json(out.metrics, info));

@@ -4,6 +4,8 @@
 // folder, then std::filesystem::rename, so a crash never leaves a half-written checkpoint).
 #pragma once
 
+#include <unistd.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -110,7 +112,9 @@ inline void write_file_atomic(const std::filesystem::path& path, Body&& body) {
   static std::atomic<unsigned> counter{0};
   const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
   std::filesystem::path tmp = path;
-  tmp += ".tmp-" + std::to_string(stamp) + "-" + std::to_string(counter.fetch_add(1));
+  // process id, time and counter: distinct for every writer, also for several processes (MPI ranks
+  // filling one feature cache) writing the same entry at once
+  tmp += ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(stamp) + "-" + std::to_string(counter.fetch_add(1));
   std::error_code ec;
   try {
     {

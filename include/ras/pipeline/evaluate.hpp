@@ -32,6 +32,23 @@ struct ClassScores {
   Tensor<std::uint8_t, 3> masks;     // (N, 224, 224), 1 = anomalous pixel
 };
 
+// The ground-truth masks of a class's test images: (N, size, size), 1 = anomalous pixel.
+inline Tensor<std::uint8_t, 3> class_masks(const data::ClassDataset& ds, Index size) {
+  const Index N = static_cast<Index>(ds.test.size());
+  Tensor<std::uint8_t, 3> masks({N, size, size});
+  for (Index i = 0; i < N; ++i) {
+    const auto& s = ds.test[static_cast<std::size_t>(i)];
+    if (s.mask_path.empty()) {
+      if (s.is_anomalous)  // anomalous without a mask: label from the folder, every pixel unknown -> whole image
+        std::fill(masks.data() + i * size * size, masks.data() + (i + 1) * size * size, std::uint8_t(1));
+      continue;
+    }
+    auto m = io::load_mask<float>(s.mask_path.string(), size);
+    for (Index p = 0; p < size * size; ++p) masks.data()[i * size * size + p] = m.data()[p] > 0 ? 1 : 0;
+  }
+  return masks;
+}
+
 // Scores every test image of one class (features through the detector's cache).
 inline ClassScores score_class(Detector& det, const data::ClassDataset& ds, bool progress = true) {
   RAS_CHECK(!ds.test.empty(), "evaluate: class ", ds.class_name, " has no test images in ", ds.root.string());
@@ -42,17 +59,7 @@ inline ClassScores score_class(Detector& det, const data::ClassDataset& ds, bool
   auto ms = det.maps_and_scores(feats);
   out.scores = std::move(ms.scores);
   out.maps = std::move(ms.maps).reshape<3>({N, size, size});
-  out.masks = Tensor<std::uint8_t, 3>({N, size, size});
-  for (Index i = 0; i < N; ++i) {
-    const auto& s = ds.test[static_cast<std::size_t>(i)];
-    if (s.mask_path.empty()) {
-      if (s.is_anomalous)  // anomalous without a mask: label from the folder, every pixel unknown -> whole image
-        std::fill(out.masks.data() + i * size * size, out.masks.data() + (i + 1) * size * size, std::uint8_t(1));
-      continue;
-    }
-    auto m = io::load_mask<float>(s.mask_path.string(), size);
-    for (Index p = 0; p < size * size; ++p) out.masks.data()[i * size * size + p] = m.data()[p] > 0 ? 1 : 0;
-  }
+  out.masks = class_masks(ds, size);
   return out;
 }
 

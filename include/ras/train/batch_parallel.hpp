@@ -17,6 +17,9 @@
 //    weighted by n_m / B (backward is seeded with that weight), so the gradient is the batch mean's.
 //  * The feature jitter comes as per-sample seeds (nn::FeatureJitter), so a sample's noise does not
 //    depend on which micro-batch it lands in.
+//  * Data-parallel training over processes runs a contiguous range of the micro-batches on each rank
+//    (forward_backward_range), keeping their gradients apart where the sum over ranks needs them
+//    (ras/dist/ordered_sum.hpp continues the same ordered sum across ranks).
 #pragma once
 
 #include <atomic>
@@ -65,22 +68,58 @@ class BatchParallel {
   // the MSE against the clean features, and backward: d(loss)/d(parameter) is ADDED into the
   // master's parameter gradients. Returns the loss (mean over all B*C*h*w elements).
   double forward_backward(const Tensor<S, 4>& features, std::span<const Index> idx, const nn::FeatureJitter& jitter) {
+    const Index M = micro_batches(static_cast<Index>(idx.size()));
+    const auto losses = forward_backward_range(features, idx, jitter, 0, M, nullptr);
+    double total = 0;
+    for (double l : losses) total += l;
+    return total;
+  }
+
+  // The number of micro-batches of a batch of B samples.
+  Index micro_batches(Index B) const { return (B + micro_ - 1) / micro_; }
+
+  // One micro-batch's gradient of every parameter, flat at offsets() (present[i]: parameter i has one).
+  struct MicroGradient {
+    Tensor<S, 1> grads;          // (total_size(),)
+    std::vector<char> present;   // (parameters,)
+  };
+
+  // Micro-batches [first, last) of the batch only (data-parallel training: each rank runs its own
+  // range, ras/dist/ordered_sum.hpp sums the gradients in micro-batch order over ranks). Without
+  // `keep`, their gradients are added into the master's in micro-batch order, as forward_backward
+  // does; with it, the master is untouched and keep holds one MicroGradient per micro-batch, in
+  // order (its buffers are reused from call to call). Returns the micro-batches' losses, each
+  // weighted by n_m / B (their sum over all micro-batches is the batch's loss).
+  std::vector<double> forward_backward_range(const Tensor<S, 4>& features, std::span<const Index> idx,
+                                             const nn::FeatureJitter& jitter, Index first, Index last,
+                                             std::vector<MicroGradient>* keep) {
     const Index B = static_cast<Index>(idx.size());
     RAS_CHECK(B >= 1, "BatchParallel: empty batch");
     const Index N = features.dim(0), row = features.dim(1) * features.dim(2) * features.dim(3);
     for (Index i : idx) RAS_CHECK(i >= 0 && i < N, "BatchParallel: sample index ", i, " out of range [0, ", N, ")");
-    const Index M = (B + micro_ - 1) / micro_;
-    const int workers = parallel_workers(M, threads_);
+    const Index M = micro_batches(B);
+    RAS_CHECK(0 <= first && first <= last && last <= M, "BatchParallel: micro-batch range [", first, ", ", last,
+              ") outside [0, ", M, ")");
+    const Index count = last - first;
+    std::vector<double> losses(static_cast<std::size_t>(count), 0.0);
+    if (keep) {
+      keep->resize(static_cast<std::size_t>(count));
+      for (auto& k : *keep) {
+        if (k.grads.numel() != total_) k.grads = Tensor<S, 1>::uninitialized({total_});
+        k.present.assign(master_params_.size(), 0);
+      }
+    }
+    if (count == 0) return losses;
+    const int workers = parallel_workers(count, threads_);
     prepare_replicas(workers);
     last_workers_ = workers;
 
-    std::vector<Slot> slots(static_cast<std::size_t>(M));
-    std::vector<double> losses(static_cast<std::size_t>(M), 0.0);
-    Index next = 0;  // the next micro-batch whose gradient goes into the master (guarded by mutex)
+    std::vector<Slot> slots(static_cast<std::size_t>(count));
+    Index next = 0;  // the next micro-batch (relative to first) whose gradient goes into the master (guarded by mutex)
     std::mutex mutex;
     // Adds parked slots into the master while the next one in line is ready. Holds `mutex`.
     auto drain = [&]() {
-      while (next < M && slots[static_cast<std::size_t>(next)].ready) {
+      while (next < count && slots[static_cast<std::size_t>(next)].ready) {
         auto& s = slots[static_cast<std::size_t>(next)];
         for (std::size_t i = 0; i < master_params_.size(); ++i)
           if (s.present[i]) add_to_master(i, s.grads.data() + offsets_[i]);
@@ -89,10 +128,10 @@ class BatchParallel {
       }
     };
 
-    parallel_tasks(M, workers, [&](Index m, int w) {
+    parallel_tasks(count, workers, [&](Index t, int w) {
       Model& model = *replicas_[static_cast<std::size_t>(w)];
       auto& params = replica_params_[static_cast<std::size_t>(w)];
-      const Index b0 = m * micro_, n = std::min(micro_, B - b0);
+      const Index m = first + t, b0 = m * micro_, n = std::min(micro_, B - b0);
       try {
         auto batch = Tensor<S, 4>::uninitialized({n, features.dim(1), features.dim(2), features.dim(3)});
         const auto index = Tensor<Index, 1>::from({n}, std::vector<Index>(idx.begin() + b0, idx.begin() + b0 + n));
@@ -101,43 +140,55 @@ class BatchParallel {
         autograd::Var<S, 4> target(std::move(batch));  // the forward copied what it needs
         auto loss = autograd::mse_loss(rec, target);
         const double weight = double(n) / double(B);
-        losses[static_cast<std::size_t>(m)] = double(loss.value().item()) * weight;
+        losses[static_cast<std::size_t>(t)] = double(loss.value().item()) * weight;
         autograd::backward(loss, Tensor<S, 0>::full(Shape<0>{}, static_cast<S>(weight)));
       } catch (...) {
         autograd::current_tape().clear();
         dirty_ = true;
         throw;
       }
-      std::unique_lock<std::mutex> lock(mutex);
-      if (m == next) {
-        for (std::size_t i = 0; i < params.size(); ++i)
-          if (const S* g = params[i].grad()) add_to_master(i, g);
-        ++next;
-        drain();
-      } else {
-        lock.unlock();
-        Slot s;
-        s.grads = Tensor<S, 1>::uninitialized({total_});
-        s.present.assign(params.size(), 0);
+      if (keep) {
+        auto& k = (*keep)[static_cast<std::size_t>(t)];
         for (std::size_t i = 0; i < params.size(); ++i)
           if (const S* g = params[i].grad()) {
-            Cpu::copy(s.grads.data() + offsets_[i], g, static_cast<std::size_t>(params[i].numel) * sizeof(S));
-            s.present[i] = 1;
+            Cpu::copy(k.grads.data() + offsets_[i], g, static_cast<std::size_t>(params[i].numel) * sizeof(S));
+            k.present[i] = 1;
           }
-        s.ready = true;
-        lock.lock();
-        slots[static_cast<std::size_t>(m)] = std::move(s);
-        drain();
+      } else {
+        std::unique_lock<std::mutex> lock(mutex);
+        if (t == next) {
+          for (std::size_t i = 0; i < params.size(); ++i)
+            if (const S* g = params[i].grad()) add_to_master(i, g);
+          ++next;
+          drain();
+        } else {
+          lock.unlock();
+          Slot s;
+          s.grads = Tensor<S, 1>::uninitialized({total_});
+          s.present.assign(params.size(), 0);
+          for (std::size_t i = 0; i < params.size(); ++i)
+            if (const S* g = params[i].grad()) {
+              Cpu::copy(s.grads.data() + offsets_[i], g, static_cast<std::size_t>(params[i].numel) * sizeof(S));
+              s.present[i] = 1;
+            }
+          s.ready = true;
+          lock.lock();
+          slots[static_cast<std::size_t>(t)] = std::move(s);
+          drain();
+        }
       }
-      lock.unlock();
       for (auto& p : params)
         if (S* g = p.grad()) kernels::fill<S, Cpu>(p.numel, S(0), g);
     });
-    RAS_CHECK(next == M, "BatchParallel: internal error, ", M - next, " micro-batch gradients not reduced");
-    double total = 0;
-    for (double l : losses) total += l;
-    return total;
+    RAS_CHECK(keep || next == count, "BatchParallel: internal error, ", count - next,
+              " micro-batch gradients not reduced");
+    return losses;
   }
+
+  // The flat layout of every parameter's gradient (MicroGradient, ordered sums): parameter i at
+  // [offsets()[i], offsets()[i] + numel); total_size() values in all.
+  const std::vector<Index>& offsets() const { return offsets_; }
+  Index total_size() const { return total_; }
 
  private:
   struct Slot {

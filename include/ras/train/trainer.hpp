@@ -5,6 +5,14 @@
 // not depend on the thread count. Checkpoints hold the parameters, AdamW state, configuration,
 // epoch/step and RNG state, are written atomically, and resuming from one reproduces the
 // uninterrupted run exactly (with any thread count).
+//
+// Data-parallel over processes (options.comm, e.g. MPI ranks; ras/dist/communicator.hpp): every rank
+// holds the same features, model and RNG and draws the same order and jitter; rank r runs the
+// contiguous block r of the batch's micro-batches, the gradients are summed over ranks in
+// micro-batch order (ras/dist/ordered_sum.hpp), so every rank applies the same clip + AdamW step to
+// bitwise the same gradient as one process would: the weights do not depend on the number of ranks
+// either. Rank 0 alone writes checkpoints and shows progress; the checkpoint does not depend on the
+// number of ranks, so a run resumes with any.
 #pragma once
 
 #include <algorithm>
@@ -20,6 +28,7 @@
 #include <vector>
 
 #include "ras/autograd/ops_reduce.hpp"
+#include "ras/dist/ordered_sum.hpp"
 #include "ras/io/metadata.hpp"
 #include "ras/io/safetensors.hpp"
 #include "ras/io/state_dict.hpp"
@@ -50,6 +59,10 @@ struct TrainOptions {
   // in which per-micro-batch gradients are summed) but not on the thread count.
   Index micro_batch = 8;
   int threads = 0;                   // 0: Cpu::num_threads(); clamped to the machine's cores
+  // Data-parallel training over the ranks of comm (null or one rank: this process alone). Every rank
+  // must run the same Trainer calls with the same options and features. Cpu only.
+  dist::Communicator* comm = nullptr;
+  Index chain_chunk = Index(1) << 20;  // values per pipelined message of the gradient sum over ranks
 };
 
 struct EpochStats {
@@ -157,7 +170,12 @@ class Trainer {
               shape_string(features.shape()));
     RAS_CHECK(opt_.batch_size >= 1, "Trainer: batch size must be >= 1 but got ", opt_.batch_size);
     RAS_CHECK(opt_.epochs >= 0, "Trainer: epochs must be >= 0 but got ", opt_.epochs);
+    RAS_CHECK((!dist::distributed(opt_.comm) || std::is_same_v<D, Cpu>),
+              "Trainer: data-parallel training over ranks runs on the Cpu only");
   }
+
+  // True on the rank that writes files (rank 0, or the only process).
+  bool root() const { return opt_.comm == nullptr || opt_.comm->root(); }
 
   int epoch() const { return epoch_; }
   // True when the last run() returned because options.stop was set.
@@ -172,6 +190,7 @@ class Trainer {
   // The jitter is drawn from the trainer's Rng as one seed per sample (nn::RasReconstruction::draw_jitter).
   double train_step(const std::vector<Index>& idx) {
     if constexpr (std::is_same_v<D, Cpu>) {
+      if (dist::distributed(opt_.comm)) return train_step_distributed(idx);
       // The Cpu: micro-batches over worker threads, gradients summed in a fixed order.
       model_.set_training(true);
       const auto jitter = model_.draw_jitter(rng_, static_cast<Index>(idx.size()));
@@ -228,8 +247,10 @@ class Trainer {
                       static_cast<long>(steps_per_epoch()), "step");
       while (step_in_epoch_ < steps_per_epoch()) {
         if (opt_.stop_after_steps >= 0 && steps_this_run >= opt_.stop_after_steps) return false;
-        if (opt_.stop && opt_.stop->load()) {
-          if (!opt_.checkpoint.empty()) save_checkpoint(opt_.checkpoint);
+        bool stop = opt_.stop && opt_.stop->load();
+        if (dist::distributed(opt_.comm) && opt_.stop) stop = opt_.comm->any(stop);  // every rank stops at the same step
+        if (stop) {
+          if (!opt_.checkpoint.empty() && root()) save_checkpoint(opt_.checkpoint);
           stopped_ = true;
           return false;
         }
@@ -241,14 +262,14 @@ class Trainer {
         epoch_loss_sum_ += loss * double(end - begin);
         ++step_in_epoch_;
         ++steps_this_run;
-        if (opt_.progress) {
+        if (opt_.progress && root()) {
           char status[96];
           std::snprintf(status, sizeof status, "loss %.5f %.1f img/s", loss,
                         double(begin + (end - begin)) / std::max(epoch_seconds_, 1e-9));
           bar.update(static_cast<long>(step_in_epoch_), status);
         }
         if (!opt_.checkpoint.empty() && opt_.checkpoint_every_steps > 0 &&
-            step_in_epoch_ % opt_.checkpoint_every_steps == 0 && step_in_epoch_ < steps_per_epoch())
+            step_in_epoch_ % opt_.checkpoint_every_steps == 0 && step_in_epoch_ < steps_per_epoch() && root())
           save_checkpoint(opt_.checkpoint);
       }
       EpochStats stats{epoch_ + 1, epoch_loss_sum_ / double(N), epoch_seconds_};
@@ -256,7 +277,7 @@ class Trainer {
       ++epoch_;
       step_in_epoch_ = 0;
       epoch_start_rng_ = rng_.state();
-      if (!opt_.checkpoint.empty()) save_checkpoint(opt_.checkpoint);
+      if (!opt_.checkpoint.empty() && root()) save_checkpoint(opt_.checkpoint);
       if (on_epoch_end) {
         on_epoch_end(stats);
         model_.set_training(true);
@@ -360,6 +381,58 @@ class Trainer {
   }
 
  private:
+  // train_step over the ranks of opt_.comm (Cpu): this rank's block of micro-batches, their
+  // gradients summed over ranks in micro-batch order, the losses gathered, then the same clip +
+  // AdamW step on every rank.
+  double train_step_distributed(const std::vector<Index>& idx) {
+    dist::Communicator& comm = *opt_.comm;
+    const int r = comm.rank(), R = comm.size();
+    const Index B = static_cast<Index>(idx.size()), M = parallel_.micro_batches(B);
+    const dist::Block mine = dist::block_of(M, r, R);
+    model_.set_training(true);
+    const auto jitter = model_.draw_jitter(rng_, B);  // every rank draws the whole batch's seeds
+    nn::zero_grad(model_);
+    // rank 0 adds its micro-batches into the master gradients as one process would; the others keep
+    // theirs apart until the running sum of the ranks before them arrives
+    const auto losses = parallel_.forward_backward_range(features_, idx, jitter.view(), mine.begin, mine.end,
+                                                         r == 0 ? nullptr : &kept_);
+    const auto& offsets = parallel_.offsets();
+    const Index total = parallel_.total_size();
+    std::vector<Index> segments(offsets.begin(), offsets.end());
+    segments.push_back(total);
+    if (flat_.numel() != total) flat_ = Tensor<S, 1>::uninitialized({total});
+    std::vector<char> present(params_.size(), 0);
+    if (r == 0) {
+      for (std::size_t i = 0; i < params_.size(); ++i) {
+        S* dst = flat_.data() + offsets[i];
+        if (const S* g = params_[i].grad ? params_[i].grad() : nullptr) {
+          Cpu::copy(dst, g, static_cast<std::size_t>(params_[i].numel) * sizeof(S));
+          present[i] = 1;
+        } else {
+          kernels::fill<S, Cpu>(params_[i].numel, S(0), dst);
+        }
+      }
+    }
+    std::vector<dist::SumTerm<S>> terms;
+    if (r != 0)
+      for (const auto& k : kept_) terms.push_back({k.grads.data(), k.present.data()});
+    dist::ordered_chain_sum<S>(comm, segments, flat_.data(), present.data(), terms, opt_.chain_chunk);
+    for (std::size_t i = 0; i < params_.size(); ++i)
+      if (present[i])
+        Cpu::copy(params_[i].grad_or_zeros(), flat_.data() + offsets[i], static_cast<std::size_t>(params_[i].numel) * sizeof(S));
+    // the weighted losses of all M micro-batches, summed in order as one process does
+    std::vector<double> all(static_cast<std::size_t>(M));
+    std::vector<std::size_t> bytes(static_cast<std::size_t>(R));
+    for (int q = 0; q < R; ++q) bytes[static_cast<std::size_t>(q)] = static_cast<std::size_t>(dist::block_of(M, q, R).size()) * sizeof(double);
+    comm.allgatherv(losses.data(), all.data(), bytes);
+    double value = 0;
+    for (double l : all) value += l;
+    if (opt_.clip_norm > 0) optim::clip_grad_norm(params_, opt_.clip_norm);
+    adamw_.step();
+    nn::zero_grad(model_);
+    return value;
+  }
+
   Model& model_;
   const Tensor<S, 4>& features_;
   TrainOptions opt_;
@@ -372,6 +445,9 @@ class Trainer {
     int last_workers() const { return 1; }
   };
   std::conditional_t<std::is_same_v<D, Cpu>, BatchParallel<S>, NoBatchParallel> parallel_;
+  // distributed steps: this rank's micro-batch gradients (ranks > 0) and the flat sum
+  std::vector<typename BatchParallel<S>::MicroGradient> kept_;
+  Tensor<S, 1> flat_;
   Rng rng_;
   Rng::State epoch_start_rng_;
   int epoch_ = 0;
