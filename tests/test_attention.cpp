@@ -14,6 +14,7 @@
 #include "ras/autograd/ops_shape.hpp"
 #include "ras/model/rasformer.hpp"
 #include "ras/testing/gradcheck.hpp"
+#include "ras/random.hpp"
 #include "ras/testing/random_var.hpp"
 
 namespace ag = ras::autograd;
@@ -154,4 +155,43 @@ TEST_CASE("attention op: shape errors name the shapes") {
   CHECK_THROWS_WITH_AS(ag::multi_head_attention(q, k, v, 2, nullptr, 1.0),
                        doctest::Contains("(2, 6, 6)"), ras::Error);
   CHECK_THROWS_AS(ag::multi_head_attention(q, k, k, 4, nullptr, 1.0), ras::Error);
+}
+
+TEST_CASE("MultiheadAttention::forward_shared_query equals forward on the query expanded over the batch (double)") {
+  // The decoder projects its context embedding c_t once per call and broadcasts it: the result and every
+  // gradient must be those of projecting each sample's copy.
+  const Index B = 3, Lq = 5, Lk = 6, E = 8, H = 2;
+  ras::Rng rng(31);
+  ras::nn::MultiheadAttention<double> mha(E, H, rng);
+  ras::fill_uniform(mha.in_proj_bias.value(), rng, -1, 1);  // a non-zero bias, so its broadcast shows
+  auto c = ras::testing::random_var<2>({Lq, E}, 32);
+  auto k = ras::testing::random_var<3>({B, Lk, E}, 33);
+  auto v = ras::testing::random_var<3>({B, Lk, E}, 34);
+  auto cot = ras::testing::random_var<3>({B, Lq, E}, 35, false).value().clone();
+  auto shared = mha.forward_shared_query(c, k, v);
+  const auto out_shared = shared.value().clone();
+  ag::backward(shared, cot);
+  const auto gc = c.grad().clone();
+  const auto gk = k.grad().clone();
+  const auto gw = mha.in_proj_weight.grad().clone();
+  const auto gb = mha.in_proj_bias.grad().clone();
+  c.zero_grad();
+  k.zero_grad();
+  mha.in_proj_weight.zero_grad();
+  mha.in_proj_bias.zero_grad();
+  auto expanded = mha.forward(ag::expand_leading(c, B), k, v);
+  ag::backward(expanded, cot);
+  auto max_diff = [](const auto& a, const auto& b) {
+    double d = 0;
+    for (Index i = 0; i < a.numel(); ++i) d = std::max(d, std::abs(a.data()[i] - b.data()[i]));
+    return d;
+  };
+  CHECK(max_diff(out_shared, expanded.value()) < 1e-12);
+  CHECK(max_diff(gc, c.grad()) < 1e-12);
+  CHECK(max_diff(gk, k.grad()) < 1e-12);
+  CHECK(max_diff(gw, mha.in_proj_weight.grad()) < 1e-12);
+  CHECK(max_diff(gb, mha.in_proj_bias.grad()) < 1e-12);
+  // A query of the wrong width is refused with both shapes in the message.
+  auto bad = ras::testing::random_var<2>({Lq, E + 1}, 36);
+  CHECK_THROWS_WITH_AS(mha.forward_shared_query(bad, k, v), doctest::Contains("(shared) (5, 9)"), ras::Error);
 }
