@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ras/testing/tiny_ras.hpp"
 #include "ras/data/dataset.hpp"
 #include "ras/io/metadata.hpp"
 #include "ras/io/npy.hpp"
@@ -154,14 +155,7 @@ TEST_CASE("hardening: mask pairing is a pure function of the listed names") {
 }
 
 TEST_CASE("hardening: a stop request ends at a step boundary with a checkpoint that resumes exactly") {
-  ras::nn::RasConfig cfg;
-  cfg.channels = 16;
-  cfg.hidden = 32;
-  cfg.heads = 4;
-  cfg.ffn = 64;
-  cfg.feature_h = cfg.feature_w = 5;
-  cfg.neighbor_h = cfg.neighbor_w = 3;
-  cfg.encoder_layers = 1;
+  auto cfg = ras::testing::tiny_ras_config();
   cfg.decoder_layers = 1;
   ras::Tensor<float, 4> f({10, 16, 5, 5});
   ras::Rng rng(3);
