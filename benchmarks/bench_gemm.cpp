@@ -48,6 +48,11 @@ int main(int argc, char** argv) {
   const double core_peak = ras_bench::measured_fma_gflops_one_thread();
   const double peak = core_peak * threads;
   const double nominal = ras_bench::cpuinfo_ghz() * ras_bench::flops_per_cycle() * threads;
+  const double bf16_dot = ras_bench::measured_bf16_dot_gflops_one_thread();
+  if (bf16_dot > 0)
+    std::printf("AVX512_BF16 vdpbf16ps: %.1f GFLOP/s per core (%.2fx the FP32 FMA peak; a bf16 GEMM pays off only "
+                "well above 1x)\n",
+                bf16_dot, bf16_dot / core_peak);
   std::printf("threads %d | measured FMA peak %.1f GFLOP/s (%.1f per core) | nominal %.1f GFLOP/s "
               "(%.3f GHz x %d FLOP/cycle x %d)\n",
               threads, peak, core_peak, nominal, ras_bench::cpuinfo_ghz(), ras_bench::flops_per_cycle(),

@@ -65,4 +65,34 @@ inline double measured_fma_gflops_one_thread(int repeats = 5) {
   return best;
 }
 
+// GFLOP/s of AVX512_BF16's vdpbf16ps on 12 independent register chains (2 x 32 FLOPs per
+// instruction: 32 bf16 products summed pairwise into 16 float lanes), best of `repeats`; 0 when the
+// CPU lacks AVX512_BF16. A bf16 GEMM path pays off only where this clearly exceeds the FP32 FMA
+// peak (measured 3 Dec 2026 on the 2-core VM: 79 GFLOP/s against 160 for FP32 FMA, so not here).
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) inline double measured_bf16_dot_gflops_one_thread(
+    int repeats = 5) {
+  if (!__builtin_cpu_supports("avx512bf16")) return 0.0;
+  const __m512bh a = reinterpret_cast<__m512bh>(_mm512_set1_epi32(0x3f803f80)), b = a;  // bf16 pairs (1, 1)
+  const long iters = 50'000'000;
+  double best = 0;
+  for (int r = 0; r < repeats; ++r) {
+    __m512 x[12];
+    for (auto& v : x) v = _mm512_setzero_ps();
+    auto t0 = std::chrono::steady_clock::now();
+    for (long i = 0; i < iters; ++i) {
+      for (auto& v : x) v = _mm512_dpbf16_ps(v, a, b);
+      asm volatile("" : "+v"(x[0]), "+v"(x[1]), "+v"(x[2]), "+v"(x[3]), "+v"(x[4]), "+v"(x[5]));
+      asm volatile("" : "+v"(x[6]), "+v"(x[7]), "+v"(x[8]), "+v"(x[9]), "+v"(x[10]), "+v"(x[11]));
+    }
+    auto t1 = std::chrono::steady_clock::now();
+    double s = std::chrono::duration<double>(t1 - t0).count();
+    best = std::max(best, 2.0 * 32 * 12 * double(iters) / s / 1e9);
+  }
+  return best;
+}
+#else
+inline double measured_bf16_dot_gflops_one_thread(int = 5) { return 0.0; }
+#endif
+
 }  // namespace ras_bench

@@ -39,9 +39,17 @@ struct AlignedScratch {
 template <class S>
 inline S exp_row(Index Lk, S* row, S shift, const S* mask_row) {
   S total = exp_shifted_sum(Lk, row, shift, row);
-  if (mask_row)
-    for (Index j = 0; j < Lk; ++j)
-      if (mask_row[j] == -std::numeric_limits<S>::infinity()) total -= row[j], row[j] = S(0);
+  if (mask_row) {
+    constexpr S neg_inf = -std::numeric_limits<S>::infinity();
+    S removed = S(0);
+#pragma omp simd reduction(+ : removed)
+    for (Index j = 0; j < Lk; ++j) {
+      const bool masked = mask_row[j] == neg_inf;
+      removed += masked ? row[j] : S(0);
+      row[j] = masked ? S(0) : row[j];
+    }
+    total -= removed;
+  }
   return total;
 }
 }  // namespace attention_detail
@@ -74,9 +82,12 @@ inline void run_kernel(Tag, op::AttentionForward, const AttentionDims& a, S scal
 #pragma omp simd
             for (Index j = 0; j < Lk; ++j) row[j] += mr[j];
           }
-          S mx = neg_inf;
-          for (Index j = 0; j < Lk; ++j)
-            if (row[j] > mx && row[j] != std::numeric_limits<S>::infinity()) mx = row[j];
+          S mx = neg_inf;  // the largest finite-or--inf score (+inf and NaN are skipped), vectorised
+          constexpr S pos_inf = std::numeric_limits<S>::infinity();
+#if !defined(__clang__)  // (clang 14 cannot vectorise this select-reduction and would warn)
+#pragma omp simd reduction(max : mx)
+#endif
+          for (Index j = 0; j < Lk; ++j) mx = (row[j] > mx && row[j] != pos_inf) ? row[j] : mx;
           if (mx == neg_inf) {  // every score -inf: no distribution (NaN, as PyTorch)
             std::fill(row, row + Lk, std::numeric_limits<S>::quiet_NaN());
             lse_h[i0 + r] = std::numeric_limits<S>::quiet_NaN();

@@ -5,6 +5,7 @@
 #include "ras/kernels/norm.hpp"
 
 #include <cmath>
+#include <type_traits>
 
 namespace ras::kernels::cpu {
 
@@ -108,23 +109,53 @@ inline Tensor<S, R, D> run_kernel(Tag, op::LayerNormForward, const Tensor<S, R, 
   S* yd = y.data();
   const S* w = weight ? weight->data() : nullptr;
   const S* b = bias ? bias->data() : nullptr;
+  // Vectorised reductions (omp simd): the sums run in a fixed lane order, in double for float.
+  auto normalize_rows = [&](auto has_affine) {
+    constexpr bool affine = decltype(has_affine)::value;
 #pragma omp parallel for schedule(static)
-  for (Index r = 0; r < rows; ++r) {
-    const S* xr = xd + r * C;
-    A s = A(0);
-    for (Index i = 0; i < C; ++i) s += A(xr[i]);
-    const A m = s / A(C);
-    A v = A(0);
-    for (Index i = 0; i < C; ++i) v += (A(xr[i]) - m) * (A(xr[i]) - m);
-    const S rs = S(A(1) / std::sqrt(v / A(C) + A(eps)));
-    const S ms = S(m);
-    S* yr = yd + r * C;
-    for (Index i = 0; i < C; ++i) {
-      const S n = (xr[i] - ms) * rs;
-      yr[i] = n * (w ? w[i] : S(1)) + (b ? b[i] : S(0));
+    for (Index r = 0; r < rows; ++r) {
+      const S* xr = xd + r * C;
+      A s = A(0);
+#pragma omp simd reduction(+ : s)
+      for (Index i = 0; i < C; ++i) s += A(xr[i]);
+      const A m = s / A(C);
+      A v = A(0);
+#pragma omp simd reduction(+ : v)
+      for (Index i = 0; i < C; ++i) v += (A(xr[i]) - m) * (A(xr[i]) - m);
+      const S rs = S(A(1) / std::sqrt(v / A(C) + A(eps)));
+      const S ms = S(m);
+      S* yr = yd + r * C;
+      if constexpr (affine) {
+#pragma omp simd
+        for (Index i = 0; i < C; ++i) yr[i] = (xr[i] - ms) * rs * w[i] + b[i];
+      } else {
+#pragma omp simd
+        for (Index i = 0; i < C; ++i) yr[i] = (xr[i] - ms) * rs;
+      }
+      mean.data()[r] = ms;
+      rstd.data()[r] = rs;
     }
-    mean.data()[r] = ms;
-    rstd.data()[r] = rs;
+  };
+  if (w && b) {
+    normalize_rows(std::true_type{});
+  } else if (!w && !b) {
+    normalize_rows(std::false_type{});
+  } else {  // one of the two affine parameters: the general (scalar) form
+#pragma omp parallel for schedule(static)
+    for (Index r = 0; r < rows; ++r) {
+      const S* xr = xd + r * C;
+      A s = A(0);
+      for (Index i = 0; i < C; ++i) s += A(xr[i]);
+      const A m = s / A(C);
+      A v = A(0);
+      for (Index i = 0; i < C; ++i) v += (A(xr[i]) - m) * (A(xr[i]) - m);
+      const S rs = S(A(1) / std::sqrt(v / A(C) + A(eps)));
+      const S ms = S(m);
+      S* yr = yd + r * C;
+      for (Index i = 0; i < C; ++i) yr[i] = (xr[i] - ms) * rs * (w ? w[i] : S(1)) + (b ? b[i] : S(0));
+      mean.data()[r] = ms;
+      rstd.data()[r] = rs;
+    }
   }
   return y;
 }
@@ -145,35 +176,45 @@ inline void run_kernel(Tag, op::LayerNormBackward, const Tensor<S, R, D>& dy, co
   // llm.c layernorm_backward: with norm = (x - mean) * rstd and dnorm = dy * weight,
   //   dx += rstd * (dnorm - mean(dnorm) - norm * mean(dnorm * norm))
   //   dweight += sum over rows of dy * norm, dbias += sum over rows of dy
+  auto rows_backward = [&](auto has_weight, auto has_param_grads) {
+    constexpr bool weighted = decltype(has_weight)::value, accumulate = decltype(has_param_grads)::value;
 #pragma omp parallel for schedule(static)
-  for (Index t = 0; t < chunks; ++t) {
-    S* pw = param_grads ? partial.data() + t * 2 * C : nullptr;
-    for (Index r = t * rows / chunks; r < (t + 1) * rows / chunks; ++r) {
-      const S* xr = xd + r * C;
-      const S* dyr = dyd + r * C;
-      const S m = mean.data()[r], rs = rstd.data()[r];
-      S dnorm_mean = S(0), dnorm_norm_mean = S(0);
-      for (Index i = 0; i < C; ++i) {
-        const S norm = (xr[i] - m) * rs;
-        const S dnorm = dyr[i] * (w ? w[i] : S(1));
-        dnorm_mean += dnorm;
-        dnorm_norm_mean += dnorm * norm;
-        if (pw) {
-          pw[i] += dyr[i] * norm;
-          pw[C + i] += dyr[i];
+    for (Index t = 0; t < chunks; ++t) {
+      S* pw = accumulate ? partial.data() + t * 2 * C : nullptr;
+      for (Index r = t * rows / chunks; r < (t + 1) * rows / chunks; ++r) {
+        const S* xr = xd + r * C;
+        const S* dyr = dyd + r * C;
+        const S m = mean.data()[r], rs = rstd.data()[r];
+        S dnorm_mean = S(0), dnorm_norm_mean = S(0);
+#pragma omp simd reduction(+ : dnorm_mean, dnorm_norm_mean)
+        for (Index i = 0; i < C; ++i) {
+          const S norm = (xr[i] - m) * rs;
+          const S dnorm = weighted ? dyr[i] * w[i] : dyr[i];
+          dnorm_mean += dnorm;
+          dnorm_norm_mean += dnorm * norm;
+          if constexpr (accumulate) {
+            pw[i] += dyr[i] * norm;
+            pw[C + i] += dyr[i];
+          }
+        }
+        dnorm_mean /= S(C);
+        dnorm_norm_mean /= S(C);
+        if (!dx) continue;
+        S* dxr = dx->data() + r * C;
+#pragma omp simd
+        for (Index i = 0; i < C; ++i) {
+          const S norm = (xr[i] - m) * rs;
+          const S dnorm = weighted ? dyr[i] * w[i] : dyr[i];
+          dxr[i] += rs * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
         }
       }
-      dnorm_mean /= S(C);
-      dnorm_norm_mean /= S(C);
-      if (!dx) continue;
-      S* dxr = dx->data() + r * C;
-      for (Index i = 0; i < C; ++i) {
-        const S norm = (xr[i] - m) * rs;
-        const S dnorm = dyr[i] * (w ? w[i] : S(1));
-        dxr[i] += rs * (dnorm - dnorm_mean - norm * dnorm_norm_mean);
-      }
     }
-  }
+  };
+  // The sums over a row are vectorised (omp simd): a fixed lane order, not the sequential one.
+  if (w && param_grads) rows_backward(std::true_type{}, std::true_type{});
+  else if (w) rows_backward(std::true_type{}, std::false_type{});
+  else if (param_grads) rows_backward(std::false_type{}, std::true_type{});
+  else rows_backward(std::false_type{}, std::false_type{});
   if (!param_grads) return;
 #pragma omp parallel for schedule(static)
   for (Index i = 0; i < C; ++i) {
