@@ -62,6 +62,32 @@ TEST_CASE("gradcheck: matmul, bmm, linear") {
   CHECK_MESSAGE(r.ok, r.message);
 }
 
+TEST_CASE("gradients: the first contribution is written, later ones are added (linear, add)") {
+  // x feeds two linears and an add, w two linears: their gradients are first written (no
+  // zero-fill), then added to. Each must equal the sum of the separate contributions.
+  auto x = random_var<2>({3, 5}, 11), w = random_var<2>({4, 5}, 12), v = random_var<2>({3, 5}, 13);
+  auto u1 = random_var<2>({3, 4}, 14, false), u2 = random_var<2>({3, 4}, 15, false);
+  auto u3 = random_var<2>({3, 5}, 16, false);
+  auto weighted = [](const ag::Var<double, 2>& y, const ag::Var<double, 2>& u) { return ag::sum(ag::mul(y, u)); };
+  auto loss = ag::add(ag::add(weighted(ag::linear(x, w), u1), weighted(ag::linear(x, w), u2)),
+                      weighted(ag::add(x, v), u3));
+  ag::backward(loss);
+  // dL/dx = u1 W + u2 W + u3, dL/dw = u1^T x + u2^T x, dL/dv = u3
+  for (Index i = 0; i < 3; ++i)
+    for (Index j = 0; j < 5; ++j) {
+      double gx = u3.value()(i, j);
+      for (Index o = 0; o < 4; ++o) gx += (u1.value()(i, o) + u2.value()(i, o)) * w.value()(o, j);
+      CHECK(x.grad()(i, j) == doctest::Approx(gx).epsilon(1e-12));
+      CHECK(v.grad()(i, j) == doctest::Approx(u3.value()(i, j)).epsilon(1e-12));
+    }
+  for (Index o = 0; o < 4; ++o)
+    for (Index j = 0; j < 5; ++j) {
+      double gw = 0;
+      for (Index i = 0; i < 3; ++i) gw += (u1.value()(i, o) + u2.value()(i, o)) * x.value()(i, j);
+      CHECK(w.grad()(o, j) == doctest::Approx(gw).epsilon(1e-12));
+    }
+}
+
 TEST_CASE("gradcheck detects a wrong backward") {
   // A deliberately broken op: forward y = 2x, backward claims dy/dx = 3.
   auto x = random_var<1>({5}, 9);

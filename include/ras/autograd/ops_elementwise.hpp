@@ -12,6 +12,7 @@
 
 #include "ras/autograd/var.hpp"
 #include "ras/kernels/elementwise.hpp"
+#include "ras/kernels/memory.hpp"
 #include "ras/kernels/reduce.hpp"
 
 namespace ras::autograd {
@@ -21,6 +22,14 @@ template <class S, int R, class D>
 inline void check_same_shapes(const char* op, const Var<S, R, D>& a, const Var<S, R, D>& b) {
   RAS_CHECK(a.shape() == b.shape(), op, ": expected operands of the same shape but a has shape ",
             shape_string(a.shape()), " and b has shape ", shape_string(b.shape()));
+}
+
+// x's gradient += dy (a copy of dy when x has no gradient yet: no zero-fill first).
+template <class S, int R, class D>
+inline void add_gradient(const Var<S, R, D>& x, const Tensor<S, R, D>& dy) {
+  auto [g, fresh] = x.grad_for_write();
+  if (fresh) kernels::tile<S, D>(1, dy.numel(), dy.data(), g.data());
+  else kernels::axpy_acc<S, D>(dy.numel(), S(1), dy.data(), g.data());
 }
 
 // y = f(x) with fwd(n, x, y); bwd(n, saved, dy, dx) adds into dx, where `saved` is the output's
@@ -49,7 +58,7 @@ inline Var<S, R, D> channel_add_impl(const Var<S, R, D>& x, const Var<S, RV, D>&
   kernels::channel_add<S, D>(outer, C, inner, x.value().data(), v.value().data(), y.data());
   auto out = make_output(std::move(y), x, v);
   record(out, [x, v, outer, C, inner](const Tensor<S, R, D>& dy) {
-    if (x.requires_grad()) kernels::axpy_acc<S, D>(dy.numel(), S(1), dy.data(), x.grad().data());
+    if (x.requires_grad()) add_gradient(x, dy);
     if (v.requires_grad())
       kernels::channel_sum_acc<S, D>(outer, C, inner, dy.data(), nullptr, v.grad().data());
   });
@@ -82,8 +91,8 @@ inline Var<S, R, D> add(const Var<S, R, D>& a, const Var<S, R, D>& b) {
   kernels::add<S, D>(y.numel(), a.value().data(), b.value().data(), y.data());
   auto out = make_output(std::move(y), a, b);
   record(out, [a, b](const Tensor<S, R, D>& dy) {
-    if (a.requires_grad()) kernels::axpy_acc<S, D>(dy.numel(), S(1), dy.data(), a.grad().data());
-    if (b.requires_grad()) kernels::axpy_acc<S, D>(dy.numel(), S(1), dy.data(), b.grad().data());
+    if (a.requires_grad()) detail::add_gradient(a, dy);
+    if (b.requires_grad()) detail::add_gradient(b, dy);
   });
   return out;
 }
@@ -95,7 +104,7 @@ inline Var<S, R, D> sub(const Var<S, R, D>& a, const Var<S, R, D>& b) {
   kernels::sub<S, D>(y.numel(), a.value().data(), b.value().data(), y.data());
   auto out = make_output(std::move(y), a, b);
   record(out, [a, b](const Tensor<S, R, D>& dy) {
-    if (a.requires_grad()) kernels::axpy_acc<S, D>(dy.numel(), S(1), dy.data(), a.grad().data());
+    if (a.requires_grad()) detail::add_gradient(a, dy);
     if (b.requires_grad()) kernels::axpy_acc<S, D>(dy.numel(), S(-1), dy.data(), b.grad().data());
   });
   return out;

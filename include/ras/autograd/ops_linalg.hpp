@@ -78,12 +78,17 @@ inline Var<S, R, D> linear(const Var<S, R, D>& x, const Var<S, 2, D>& weight,
   if (bias) b = *bias;
   // dX += dY W;  dW += dY^T X;  db += sum over rows of dY
   record(out, [x, weight, b, rows, in, out_features](const Tensor<S, R, D>& dy) mutable {
-    if (x.requires_grad())
+    // (a gradient that does not exist yet is written, beta 0, instead of zero-filled and added to)
+    if (x.requires_grad()) {
+      auto [gx, fresh] = x.grad_for_write();
       kernels::gemm<S, D>(false, false, rows, in, out_features, S(1), dy.data(), out_features,
-                          weight.value().data(), in, S(1), x.grad().data(), in);
-    if (weight.requires_grad())
+                          weight.value().data(), in, fresh ? S(0) : S(1), gx.data(), in);
+    }
+    if (weight.requires_grad()) {
+      auto [gw, fresh] = weight.grad_for_write();
       kernels::gemm<S, D>(true, false, out_features, in, rows, S(1), dy.data(), out_features,
-                          x.value().data(), in, S(1), weight.grad().data(), in);
+                          x.value().data(), in, fresh ? S(0) : S(1), gw.data(), in);
+    }
     if (b && b->requires_grad())
       kernels::channel_sum_acc<S, D>(rows, out_features, 1, dy.data(), nullptr, b->grad().data());
   });

@@ -1,5 +1,6 @@
 // ras/autograd/var.hpp — Var<Scalar, Rank, Device>: the autograd handle. Copies alias one node
-// holding the value, a lazily allocated gradient (zero-filled on first use) and requires_grad.
+// holding the value, a lazily allocated gradient (zero-filled on first use, or written by the first
+// contribution: grad_for_write) and requires_grad.
 // record() is how an op attaches its backward closure to an output (see docs/adding-an-op.md).
 #pragma once
 
@@ -53,6 +54,15 @@ class Var {
     Node* n = checked();
     if (n->grad.empty()) n->grad = TensorType(n->value.shape());
     return n->grad;
+  }
+  // For a backward step that can write instead of add: (gradient, true) when it did not exist yet,
+  // allocated uninitialised (the caller must then write every element), or (gradient, false) to
+  // add into. Saves zero-filling each intermediate gradient before its first contribution.
+  std::pair<TensorType&, bool> grad_for_write() const {
+    Node* n = checked();
+    const bool fresh = n->grad.empty();
+    if (fresh) n->grad = TensorType::uninitialized(n->value.shape());
+    return {n->grad, fresh};
   }
   // Sets an existing gradient to zero (keeps its memory); no-op when there is none.
   void zero_grad() const {
